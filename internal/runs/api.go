@@ -1,0 +1,136 @@
+// Package runs is the boundary between the schedule service and the run
+// model: the scheduler starts runs through Starter and learns that a run it
+// started has closed through a ClosedHandler. The run store in
+// internal/runstore implements it; the scheduler depends only on this file.
+package runs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/sundial-dev/sundial/schedule"
+)
+
+// Status is a run's status.
+type Status int
+
+// The run statuses, in the proto's order.
+const (
+	StatusUnspecified Status = iota
+	StatusScheduled          // delayed start, not yet deliverable
+	StatusPending            // deliverable, waiting for a worker
+	StatusRunning            // leased to a worker
+	StatusCompleted
+	StatusFailed
+	StatusCanceled
+	StatusTerminated
+	StatusTimedOut
+)
+
+var statusNames = [...]string{"UNSPECIFIED", "SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT"}
+
+// String returns the status's name as in the proto, without its prefix.
+func (s Status) String() string {
+	if s < 0 || int(s) >= len(statusNames) {
+		return "UNKNOWN"
+	}
+	return statusNames[s]
+}
+
+// Closed reports whether the status is final.
+func (s Status) Closed() bool { return s >= StatusCompleted }
+
+// Trigger says why a schedule started a run.
+type Trigger int
+
+// The triggers, in the proto's order.
+const (
+	TriggerUnspecified Trigger = iota
+	TriggerScheduled
+	TriggerManual
+	TriggerBackfill
+)
+
+// Origin says what started a run.
+type Origin struct {
+	// ScheduleID is set when a schedule started the run.
+	ScheduleID string
+	// NominalTime is the schedule's nominal fire time.
+	NominalTime time.Time
+	// Trigger says why the schedule fired.
+	Trigger Trigger
+	// ClientIdentity is set when a client started the run.
+	ClientIdentity string
+	// PreviousRunID is set for the next run of a cron-workflow chain.
+	PreviousRunID string
+}
+
+// StartRequest asks for a run.
+type StartRequest struct {
+	Namespace    string
+	WorkflowID   string
+	WorkflowType string
+	TaskQueue    string
+	// Input is JSON; nil means null.
+	Input            json.RawMessage
+	StartDelay       time.Duration
+	CronSchedule     string
+	RunTimeout       time.Duration
+	ExecutionTimeout time.Duration
+	HeartbeatTimeout time.Duration
+	RetryPolicy      *schedule.RetryPolicy
+	Memo             map[string]json.RawMessage
+	// IfNotExists makes Start idempotent on the workflow id: when any run
+	// with this id exists (open or closed), Start returns it with Existing
+	// set instead of starting another. The scheduler always sets it; its
+	// workflow ids are deterministic, so this is the final guard against a
+	// doubled fire.
+	IfNotExists bool
+	Origin      Origin
+}
+
+// StartResult says which run a Start produced or found.
+type StartResult struct {
+	RunID string
+	// Existing is true when IfNotExists found a run and started none.
+	Existing bool
+}
+
+// ErrAlreadyStarted is returned by Start when the id has an open run and the
+// request does not allow that.
+var ErrAlreadyStarted = errors.New("workflow already started")
+
+// ErrNotFound is returned for a workflow id or run id that does not exist.
+var ErrNotFound = errors.New("workflow run not found")
+
+// Starter is what the scheduler needs from the run model.
+type Starter interface {
+	// Start starts a run (see StartRequest.IfNotExists).
+	Start(ctx context.Context, req StartRequest) (StartResult, error)
+	// Status returns a run's status.
+	Status(ctx context.Context, namespace, workflowID, runID string) (Status, error)
+	// Cancel requests a cooperative cancel of an open run.
+	Cancel(ctx context.Context, namespace, workflowID, runID, reason string) error
+	// Terminate closes an open run at once.
+	Terminate(ctx context.Context, namespace, workflowID, runID, reason string) error
+}
+
+// Closed tells the scheduler that a run a schedule started has closed.
+type Closed struct {
+	Namespace   string
+	WorkflowID  string
+	RunID       string
+	ScheduleID  string
+	NominalTime time.Time
+	Status      Status
+	CloseTime   time.Time
+	// FailureMessage is set for FAILED and TIMED_OUT runs.
+	FailureMessage string
+}
+
+// ClosedHandler receives Closed events at least once each, in close order
+// per schedule as far as possible; it must be idempotent. An error makes the
+// event be delivered again later.
+type ClosedHandler func(ctx context.Context, ev Closed) error
