@@ -36,11 +36,11 @@ type matcher struct {
 	domLastWkd bool   // LW: the last weekday (Mon-Fri) of the month
 
 	// Day-of-week part.
-	dowAll     bool    // no day-of-week restriction
-	dowStar    bool    // the field was written with * or ?
-	dowDays    uint8   // bit w: weekday w matches (0 = Sunday)
+	dowAll     bool      // no day-of-week restriction
+	dowStar    bool      // the field was written with * or ?
+	dowDays    uint8     // bit w: weekday w matches (0 = Sunday)
 	dowByFirst [7]uint32 // day mask of dowDays for a month whose 1st is weekday i
-	dowLast    uint8   // nL: bit w: the last weekday w of the month matches
+	dowLast    uint8     // nL: bit w: the last weekday w of the month matches
 	dowNth     []nthWeekday
 
 	// or says a day matches when either day part matches (crontab, both
