@@ -19,11 +19,12 @@ import (
 type fakeService struct {
 	tasks chan *pb.Task
 
-	mu         sync.Mutex
-	maxAsked   int
-	hbCancel   map[string]bool  // task token -> answer cancel_requested
-	hbErr      map[string]error // task token -> heartbeat error
-	heartbeats map[string]int
+	mu           sync.Mutex
+	maxAsked     int
+	completeErrs []error          // returned, in order, by the first CompleteTask calls
+	hbCancel     map[string]bool  // task token -> answer cancel_requested
+	hbErr        map[string]error // task token -> heartbeat error
+	heartbeats   map[string]int
 
 	completed chan *pb.CompleteTaskRequest
 	failed    chan *pb.FailTaskRequest
@@ -70,6 +71,14 @@ func (f *fakeService) PollTasks(ctx context.Context, req *connect.Request[pb.Pol
 }
 
 func (f *fakeService) CompleteTask(_ context.Context, req *connect.Request[pb.CompleteTaskRequest]) (*connect.Response[pb.CompleteTaskResponse], error) {
+	f.mu.Lock()
+	if len(f.completeErrs) > 0 {
+		err := f.completeErrs[0]
+		f.completeErrs = f.completeErrs[1:]
+		f.mu.Unlock()
+		return nil, err
+	}
+	f.mu.Unlock()
 	f.completed <- req.Msg
 	return connect.NewResponse(&pb.CompleteTaskResponse{}), nil
 }

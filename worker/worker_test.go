@@ -397,3 +397,40 @@ func TestRunRefusesBadSetups(t *testing.T) {
 		t.Errorf("Run with bad options: %v", err)
 	}
 }
+
+func TestReportRetriesWhileTheServerIsUnavailable(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	b.svc.completeErrs = []error{
+		connect.NewError(connect.CodeUnavailable, errors.New("redis down")),
+		connect.NewError(connect.CodeUnavailable, errors.New("redis still down")),
+	}
+	b.w.RegisterWorkflow("ok", func(context.Context) (string, error) { return "yes", nil })
+	b.start(t)
+	b.svc.push(t, "r", "ok", nil, 0)
+	if c := waitFor(t, b.svc.completed, "the completion after retries"); c.GetResult().GetStringValue() != "yes" {
+		t.Errorf("result = %v", c.GetResult())
+	}
+	b.svc.mu.Lock()
+	defer b.svc.mu.Unlock()
+	if len(b.svc.completeErrs) != 0 {
+		t.Errorf("%d injected errors left unconsumed", len(b.svc.completeErrs))
+	}
+}
+
+func TestStaleAttemptIsNotRetried(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	b.svc.completeErrs = []error{connect.NewError(connect.CodeFailedPrecondition, errors.New("attempt 1 is no longer current"))}
+	b.w.RegisterWorkflow("ok", func(context.Context) error { return nil })
+	b.start(t)
+	b.svc.push(t, "s1", "ok", nil, 0)
+	b.svc.push(t, "s2", "ok", nil, 0)
+	// The rejected completion is dropped, not retried: the one completion
+	// that arrives is the second task's.
+	if c := waitFor(t, b.svc.completed, "a completion"); c.GetTaskToken() != "s2" && c.GetTaskToken() != "s1" {
+		t.Errorf("completion for %q", c.GetTaskToken())
+	}
+	b.stop()
+	expectNone(t, b.svc.completed, "a retried stale completion")
+}
