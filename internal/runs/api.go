@@ -89,7 +89,33 @@ type StartRequest struct {
 	// doubled fire.
 	IfNotExists bool
 	Origin      Origin
+	// IDReusePolicy says whether a closed (or, for TerminateIfRunning, an
+	// open) run's id may be started again. Optional: defaults to
+	// IDReuseAllowDuplicate.
+	IDReusePolicy IDReusePolicy
+	// RequestID makes a retried start idempotent: a second Start with the
+	// same workflow id and request id returns the first one's run (Existing
+	// set) for 24 hours. Optional.
+	RequestID string
 }
+
+// IDReusePolicy says whether a workflow id may be started again, with the
+// proto's values.
+type IDReusePolicy int
+
+// The id-reuse policies, in the proto's order.
+const (
+	IDReuseUnspecified IDReusePolicy = iota
+	// IDReuseAllowDuplicate allows a new run once the previous one closed.
+	IDReuseAllowDuplicate
+	// IDReuseAllowDuplicateFailedOnly allows a new run only if the previous
+	// one did not complete successfully.
+	IDReuseAllowDuplicateFailedOnly
+	// IDReuseRejectDuplicate never reuses the id.
+	IDReuseRejectDuplicate
+	// IDReuseTerminateIfRunning terminates an open run and starts a new one.
+	IDReuseTerminateIfRunning
+)
 
 // StartResult says which run a Start produced or found.
 type StartResult struct {

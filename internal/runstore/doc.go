@@ -1,0 +1,65 @@
+// Package runstore is Sundial's run model in Redis: workflow runs, the task
+// queues workers long-poll through the server, attempt leases, and the
+// timers that drive delayed starts, retries, timeouts and cron chains.
+//
+// # Layout
+//
+// Everything about one workflow id (its runs, its "latest/open" pointer,
+// request-id dedupe keys, its entries in the run indexes) lives in one
+// Redis Cluster slot, "{runs:<p>}", where p is a hash of namespace and
+// workflow id modulo Options.Partitions. Each partition also has its own
+// timer set, closed-run outbox stream, and its own list for every task
+// queue. A task queue is therefore split into Partitions lists, so a hot
+// queue spreads over the cluster, and every state transition — start,
+// claim, heartbeat, complete, fail, timer — is one Lua script on one slot:
+// the run record, the queue entry, the lease timer and the indexes change
+// together or not at all. All keys are built in keys.go.
+//
+// # Why lists with a lease set, not Streams with consumer groups
+//
+// A queue entry only says "this run is deliverable"; the run hash is the
+// source of truth for its status and attempt. Delivery (LPOP inside the
+// claim script) moves the run to RUNNING, bumps the attempt and puts a
+// lease entry in the partition's timer set, in one step. A lapsed lease is
+// found by the same timer loop that handles every other due time, and
+// redelivery is an RPUSH. Streams would add a second record of delivery
+// (the pending-entries list) that must be kept consistent with the run
+// hash, XAUTOCLAIM keeps the same attempt identity (so stale completions
+// need the run hash anyway), and XDEL/XACK bookkeeping on every
+// completion costs more than a list pop. Streams are used where their
+// semantics fit: the closed-run outbox, which the scheduler consumes at
+// least once through a consumer group.
+//
+// # Delivery, attempts and leases
+//
+// Delivery is at least once. Every delivery is a new attempt with a new
+// number, including a redelivery after a lapsed lease; the task token names
+// run and attempt, so a completion, failure or heartbeat from an attempt
+// that is no longer current is rejected (errs.ErrFailedPrecondition). A
+// lease lapses when no heartbeat arrives within the run's heartbeat timeout
+// (default 30 s); the run then goes straight back on its queue, unless its
+// retry policy's maximum attempts is reached (TIMED_OUT) or a cancel was
+// requested (CANCELED). A failed attempt is retried after the retry
+// policy's backoff; without a policy it is not retried. The run timeout
+// bounds one attempt (a timed-out attempt is retried like a failure, and
+// the run ends TIMED_OUT when no retry is left); the execution timeout
+// bounds the whole run from its scheduled time.
+//
+// # Timers
+//
+// Each partition has a sorted set of "kind|ns|wf|rid|attempt" members
+// scored by due time: start (delayed start or retry backoff), lease, rto
+// (run timeout), xto (execution timeout) and cron (start the next run of a
+// cron chain). A replica claims due members with a script that pushes their
+// score 30 s ahead, so replicas never handle one member at once and a
+// replica that dies mid-way leaves it to fire again; the transition
+// script removes the member. Members carry the attempt number, so a timer
+// left from an earlier attempt never acts on a later one.
+//
+// # Wake-ups
+//
+// Scripts PUBLISH "q|ns|queue|partition" when they enqueue and
+// "c|ns|wf|rid" when a run closes on one channel (Store.Channel). The
+// server holds one subscription per replica and wakes its waiting long
+// polls in-process, so an idle poller costs no Redis connection.
+package runstore

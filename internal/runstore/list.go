@@ -1,0 +1,152 @@
+package runstore
+
+import (
+	"context"
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sundial-dev/sundial/internal/errs"
+	"github.com/sundial-dev/sundial/internal/runs"
+)
+
+// ListQuery filters ListWorkflows. Zero fields do not filter.
+type ListQuery struct {
+	Namespace    string
+	Status       runs.Status
+	WorkflowType string
+	TaskQueue    string
+	ScheduleID   string
+	// PageSize is at most this many runs. Optional: defaults to 50; at most 1000.
+	PageSize int
+	// PageToken continues a previous page.
+	PageToken string
+}
+
+// maxListRounds bounds the index reads of one page when filters beyond
+// the chosen index discard runs.
+const maxListRounds = 20
+
+// List pages through runs newest first (by run id, a ULID of the create
+// time). It reads the most selective index the query allows (status,
+// schedule, type, queue, or all) from every partition and merges them;
+// other filters are applied to the runs read.
+func (s *Store) List(ctx context.Context, q ListQuery) ([]*Run, string, error) {
+	size := q.PageSize
+	switch {
+	case size < 0:
+		return nil, "", errs.Field("page_size", "must not be negative, got %d", size)
+	case size == 0:
+		size = 50
+	case size > 1000:
+		size = 1000
+	}
+	cursor := ""
+	if q.PageToken != "" {
+		b, err := base64.RawURLEncoding.DecodeString(q.PageToken)
+		if err != nil || !strings.Contains(string(b), "|") {
+			return nil, "", errs.Field("page_token", "is not a token from a previous page")
+		}
+		cursor = string(b)
+	}
+	kind := "all"
+	switch {
+	case q.Status != runs.StatusUnspecified:
+		kind = "st:" + strconv.Itoa(int(q.Status))
+	case q.ScheduleID != "":
+		kind = "sch:" + q.ScheduleID
+	case q.WorkflowType != "":
+		kind = "type:" + q.WorkflowType
+	case q.TaskQueue != "":
+		kind = "q:" + q.TaskQueue
+	}
+	var out []*Run
+	for range maxListRounds {
+		members, more, err := s.listMembers(ctx, q.Namespace, kind, cursor, size)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(members) == 0 {
+			return out, "", nil
+		}
+		rs, err := s.loadMembers(ctx, q.Namespace, members)
+		if err != nil {
+			return nil, "", err
+		}
+		for i, r := range rs {
+			cursor = members[i]
+			if r == nil || !matches(r, q) {
+				continue
+			}
+			out = append(out, r)
+			if len(out) == size {
+				if i == len(rs)-1 && !more {
+					return out, "", nil
+				}
+				return out, base64.RawURLEncoding.EncodeToString([]byte(cursor)), nil
+			}
+		}
+		if !more {
+			return out, "", nil
+		}
+	}
+	return out, base64.RawURLEncoding.EncodeToString([]byte(cursor)), nil
+}
+
+func matches(r *Run, q ListQuery) bool {
+	return (q.Status == runs.StatusUnspecified || r.Status == q.Status) &&
+		(q.WorkflowType == "" || r.WorkflowType == q.WorkflowType) &&
+		(q.TaskQueue == "" || r.TaskQueue == q.TaskQueue) &&
+		(q.ScheduleID == "" || r.Origin.ScheduleID == q.ScheduleID)
+}
+
+// listMembers returns the next n index members below cursor across all
+// partitions, newest first, and whether more may follow.
+func (s *Store) listMembers(ctx context.Context, ns, kind, cursor string, n int) ([]string, bool, error) {
+	max := "+"
+	if cursor != "" {
+		max = "(" + cursor
+	}
+	cmds := make([]*redis.StringSliceCmd, s.k.partitions)
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for p := range cmds {
+			cmds[p] = pipe.ZRevRangeByLex(ctx, s.k.index(p, ns, kind), &redis.ZRangeBy{Max: max, Min: "-", Count: int64(n)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	var all []string
+	for _, c := range cmds {
+		all = append(all, c.Val()...)
+	}
+	slices.SortFunc(all, func(a, b string) int { return strings.Compare(b, a) })
+	if len(all) > n {
+		return all[:n], true, nil
+	}
+	return all, false, nil
+}
+
+// loadMembers reads the runs named by "rid|wf" members; a missing run is nil.
+func (s *Store) loadMembers(ctx context.Context, ns string, members []string) ([]*Run, error) {
+	cmds := make([]*redis.MapStringStringCmd, len(members))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, m := range members {
+			rid, wf, _ := strings.Cut(m, "|")
+			cmds[i] = pipe.HGetAll(ctx, s.k.run(s.k.partition(ns, wf), ns, wf, rid))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Run, len(members))
+	for i, c := range cmds {
+		out[i] = decodeRun(c.Val())
+	}
+	return out, nil
+}

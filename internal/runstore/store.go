@@ -1,0 +1,300 @@
+package runstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sundial-dev/sundial/internal/clock"
+	"github.com/sundial-dev/sundial/internal/errs"
+	"github.com/sundial-dev/sundial/internal/runs"
+)
+
+// DefaultHeartbeatTimeout is the heartbeat timeout of a run that sets none.
+const DefaultHeartbeatTimeout = 30 * time.Second
+
+// requestTTL is how long a start's request id is remembered.
+const requestTTL = 24 * time.Hour
+
+// Options configures a Store. Call WithDefaults, then New validates it.
+type Options struct {
+	// Client is the Redis to use. Required.
+	Client redis.UniversalClient
+	// Prefix starts every key. Optional: defaults to "sundial".
+	Prefix string
+	// Clock tells the time. Optional: defaults to the wall clock.
+	Clock clock.Clock
+	// Partitions is how many slots the runs, queues and timers are spread
+	// over. Changing it on a live deployment is not supported. Optional:
+	// defaults to 16.
+	Partitions int
+	// NextCron returns the first time after t that a cron expression
+	// matches; Start and the cron-chain timer call it. Optional: without it
+	// a cron_schedule is rejected.
+	NextCron func(expr string, after time.Time) (time.Time, error)
+}
+
+// WithDefaults returns a copy of o with every unset optional field set.
+func (o Options) WithDefaults() Options {
+	if o.Prefix == "" {
+		o.Prefix = "sundial"
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Partitions == 0 {
+		o.Partitions = 16
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.Client == nil:
+		return errors.New("runstore: missing Redis client (set Options.Client)")
+	case o.Partitions < 1 || o.Partitions > 1024:
+		return fmt.Errorf("runstore: partitions must be in 1-1024, got %d", o.Partitions)
+	}
+	return nil
+}
+
+// Store is the run model in Redis: runs, task queues, leases and timers.
+// It is safe for concurrent use, and any number of server replicas may
+// share one Redis.
+type Store struct {
+	rdb   redis.UniversalClient
+	k     keys
+	clock clock.Clock
+	next  func(string, time.Time) (time.Time, error)
+
+	mu      sync.Mutex
+	entropy io.Reader
+}
+
+// New returns a Store.
+func New(o Options) (*Store, error) {
+	o = o.WithDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	return &Store{
+		rdb:     o.Client,
+		k:       keys{prefix: o.Prefix, partitions: o.Partitions},
+		clock:   o.Clock,
+		next:    o.NextCron,
+		entropy: ulid.Monotonic(rand.Reader, 0),
+	}, nil
+}
+
+// Partitions returns the number of partitions.
+func (s *Store) Partitions() int { return s.k.partitions }
+
+// Channel returns the pub/sub channel on which the store announces enqueued
+// tasks and closed runs; see ParseEvent.
+func (s *Store) Channel() string { return s.k.channel() }
+
+func (s *Store) newRunID(t time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ulid.MustNew(ulid.Timestamp(t), s.entropy).String()
+}
+
+func (s *Store) argv(p int, now time.Time, rest ...any) []any {
+	return append([]any{s.k.base(p), s.k.channel(), p, ms(now)}, rest...)
+}
+
+// Start starts a run. The request must have been validated (the server
+// does it at its edge). With a cron schedule the first run waits for the
+// first matching time.
+func (s *Store) Start(ctx context.Context, req runs.StartRequest) (runs.StartResult, error) {
+	now := s.clock.Now()
+	due := now.Add(req.StartDelay)
+	if req.CronSchedule != "" {
+		if s.next == nil {
+			return runs.StartResult{}, errs.Field("cron_schedule", "cron workflows are not supported by this server")
+		}
+		t, err := s.next(req.CronSchedule, now)
+		if err != nil {
+			return runs.StartResult{}, err
+		}
+		due = t
+	}
+	return s.start(ctx, req, now, due, "", "")
+}
+
+// start creates a run due at due. expectPrev and rmTimer serve cron chains.
+func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.Time, expectPrev, rmTimer string) (runs.StartResult, error) {
+	ns, wf := req.Namespace, req.WorkflowID
+	p := s.k.partition(ns, wf)
+	rid := s.newRunID(now)
+	if due.Before(now) {
+		due = now
+	}
+	hb := req.HeartbeatTimeout
+	if hb <= 0 {
+		hb = DefaultHeartbeatTimeout
+	}
+	var xdl int64
+	if req.ExecutionTimeout > 0 {
+		xdl = ms(due.Add(req.ExecutionTimeout))
+	}
+	var rp, memo string
+	if req.RetryPolicy != nil {
+		b, err := json.Marshal(req.RetryPolicy)
+		if err != nil {
+			return runs.StartResult{}, err
+		}
+		rp = string(b)
+	}
+	if len(req.Memo) > 0 {
+		b, err := json.Marshal(req.Memo)
+		if err != nil {
+			return runs.StartResult{}, errs.Field("memo", "not valid JSON: %v", err)
+		}
+		memo = string(b)
+	}
+	ifne := "0"
+	if req.IfNotExists {
+		ifne = "1"
+	}
+	reqKey := s.k.workflow(p, ns, wf)
+	if req.RequestID != "" {
+		reqKey = s.k.request(p, ns, wf, req.RequestID)
+	}
+	args := s.argv(p, now, ns, wf, rid, int(req.IDReusePolicy), ifne, req.RequestID, ms(due), xdl,
+		req.TaskQueue, expectPrev, rmTimer, int(requestTTL/time.Second), req.WorkflowType, req.Origin.ScheduleID,
+		"ns", ns, "wf", wf, "rid", rid, "type", req.WorkflowType, "q", req.TaskQueue, "in", string(req.Input),
+		"ct", ms(now), "sch", ms(due), "xdl", xdl, "cron", req.CronSchedule, "rp", rp,
+		"rto", req.RunTimeout.Milliseconds(), "xto", req.ExecutionTimeout.Milliseconds(), "hb", hb.Milliseconds(),
+		"memo", memo, "osid", req.Origin.ScheduleID, "onom", ms(req.Origin.NominalTime), "otrg", int(req.Origin.Trigger),
+		"ocli", req.Origin.ClientIdentity, "oprev", req.Origin.PreviousRunID, "att", 0, "cr", 0, "ld", 0, "p", p)
+	keys := []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf), reqKey, s.k.timers(p)}
+	res, err := startScript.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return runs.StartResult{}, fmt.Errorf("start workflow %q: %w", wf, err)
+	}
+	code, _ := res[0].(int64)
+	other, _ := res[1].(string)
+	switch code {
+	case 0:
+		return runs.StartResult{RunID: other}, nil
+	case 1:
+		return runs.StartResult{RunID: other, Existing: true}, nil
+	case 2:
+		return runs.StartResult{RunID: other}, fmt.Errorf("workflow id %q has an open run %s (wait for it to close, or start with id reuse policy TERMINATE_IF_RUNNING): %w", wf, other, runs.ErrAlreadyStarted)
+	case 3:
+		return runs.StartResult{RunID: other}, fmt.Errorf("workflow id %q was used by run %s and the id reuse policy forbids another: %w", wf, other, runs.ErrAlreadyStarted)
+	case 4:
+		return runs.StartResult{RunID: other}, errChainSuperseded
+	}
+	return runs.StartResult{}, fmt.Errorf("start workflow %q: unexpected script reply %v", wf, res)
+}
+
+var errChainSuperseded = errors.New("cron chain superseded by a newer run")
+
+// Get returns a run; an empty run id means the workflow id's latest run.
+func (s *Store) Get(ctx context.Context, ns, wf, rid string) (*Run, error) {
+	p := s.k.partition(ns, wf)
+	if rid == "" {
+		latest, err := s.rdb.HGet(ctx, s.k.workflow(p, ns, wf), "latest").Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("workflow id %q in namespace %q: %w", wf, ns, runs.ErrNotFound)
+		}
+		if err != nil {
+			return nil, err
+		}
+		rid = latest
+	}
+	h, err := s.rdb.HGetAll(ctx, s.k.run(p, ns, wf, rid)).Result()
+	if err != nil {
+		return nil, err
+	}
+	r := decodeRun(h)
+	if r == nil {
+		return nil, fmt.Errorf("run %s of workflow id %q in namespace %q: %w", rid, wf, ns, runs.ErrNotFound)
+	}
+	return r, nil
+}
+
+// Status returns a run's status.
+func (s *Store) Status(ctx context.Context, ns, wf, rid string) (runs.Status, error) {
+	p := s.k.partition(ns, wf)
+	if rid == "" {
+		r, err := s.Get(ctx, ns, wf, "")
+		if err != nil {
+			return runs.StatusUnspecified, err
+		}
+		return r.Status, nil
+	}
+	st, err := s.rdb.HGet(ctx, s.k.run(p, ns, wf, rid), "st").Int()
+	if errors.Is(err, redis.Nil) {
+		return runs.StatusUnspecified, fmt.Errorf("run %s of workflow id %q: %w", rid, wf, runs.ErrNotFound)
+	}
+	return runs.Status(st), err
+}
+
+// resolve returns the run id to act on: rid, or the latest run's.
+func (s *Store) resolve(ctx context.Context, p int, ns, wf, rid string) (string, error) {
+	if rid != "" {
+		return rid, nil
+	}
+	latest, err := s.rdb.HGet(ctx, s.k.workflow(p, ns, wf), "latest").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", fmt.Errorf("workflow id %q in namespace %q: %w", wf, ns, runs.ErrNotFound)
+	}
+	return latest, err
+}
+
+// Cancel asks an open run to stop. A RUNNING run's worker sees the request
+// on its next heartbeat and ends the attempt, which closes the run as
+// CANCELED; a run no worker holds (SCHEDULED, PENDING) is closed as
+// CANCELED at once. A cron chain goes on after a canceled run.
+func (s *Store) Cancel(ctx context.Context, ns, wf, rid, reason string) error {
+	f := &Failure{Message: "canceled: " + orDefault(reason, "cancel requested"), Type: "Canceled", NonRetryable: true}
+	return s.closeOpen(ctx, ns, wf, rid, runs.StatusCanceled, f, "cancel", "")
+}
+
+// Terminate closes an open run at once as TERMINATED and ends its cron
+// chain; the worker's later completion is rejected.
+func (s *Store) Terminate(ctx context.Context, ns, wf, rid, reason string) error {
+	f := &Failure{Message: "terminated: " + orDefault(reason, "terminate requested"), Type: "Terminated", NonRetryable: true}
+	return s.closeOpen(ctx, ns, wf, rid, runs.StatusTerminated, f, "close", "")
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func (s *Store) closeOpen(ctx context.Context, ns, wf, rid string, st runs.Status, f *Failure, mode, member string) error {
+	p := s.k.partition(ns, wf)
+	rid, err := s.resolve(ctx, p, ns, wf, rid)
+	if err != nil {
+		return err
+	}
+	res, err := closeOpenScript.Run(ctx, s.rdb, []string{s.k.run(p, ns, wf, rid), s.k.timers(p)},
+		s.argv(p, s.clock.Now(), strconv.Itoa(int(st)), f.json(), f.Message, member, mode)...).Slice()
+	if err != nil {
+		return err
+	}
+	switch code, _ := res[0].(int64); code {
+	case -1:
+		return fmt.Errorf("run %s of workflow id %q: %w", rid, wf, runs.ErrNotFound)
+	case -3:
+		cur, _ := res[1].(string)
+		n, _ := strconv.Atoi(cur)
+		return errs.FailedPrecondition("run %s of workflow id %q is already closed (%s)", rid, wf, runs.Status(n))
+	}
+	return nil
+}

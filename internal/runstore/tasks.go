@@ -1,0 +1,272 @@
+package runstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sundial-dev/sundial/internal/errs"
+	"github.com/sundial-dev/sundial/internal/runs"
+)
+
+// Task is one attempt of a run, leased to a worker.
+type Task struct {
+	// Token names the run and attempt; the worker passes it back.
+	Token            string
+	Namespace        string
+	WorkflowID       string
+	RunID            string
+	WorkflowType     string
+	Input            json.RawMessage
+	Attempt          int
+	HeartbeatTimeout time.Duration
+	// Deadline is when the attempt times out (run timeout, or the run's
+	// execution timeout, whichever comes first); zero when unbounded.
+	Deadline      time.Time
+	ScheduledTime time.Time
+}
+
+// TaskRef is what a task token names.
+type TaskRef struct {
+	Namespace, WorkflowID, RunID string
+	Attempt                      int
+}
+
+const tokenSep = "\x1f"
+
+// Token encodes a task reference as an opaque token.
+func (r TaskRef) Token() string {
+	raw := "1" + tokenSep + r.Namespace + tokenSep + r.WorkflowID + tokenSep + r.RunID + tokenSep + strconv.Itoa(r.Attempt)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// ParseToken decodes a task token; a malformed one is InvalidArgument on
+// field task_token.
+func ParseToken(tok string) (TaskRef, error) {
+	bad := errs.Field("task_token", "is not a token this server issued (pass the task's task_token unchanged)")
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return TaskRef{}, bad
+	}
+	parts := strings.Split(string(raw), tokenSep)
+	if len(parts) != 5 || parts[0] != "1" || parts[1] == "" || parts[2] == "" || parts[3] == "" {
+		return TaskRef{}, bad
+	}
+	att, err := strconv.Atoi(parts[4])
+	if err != nil || att < 1 {
+		return TaskRef{}, bad
+	}
+	return TaskRef{Namespace: parts[1], WorkflowID: parts[2], RunID: parts[3], Attempt: att}, nil
+}
+
+// QueueLengths returns the number of entries in each partition of a task
+// queue, in one round trip. Entries of runs closed while pending are
+// counted until a poll skips them.
+func (s *Store) QueueLengths(ctx context.Context, ns, queue string) ([]int64, error) {
+	cmds := make([]*redis.IntCmd, s.k.partitions)
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for p := range cmds {
+			cmds[p] = pipe.LLen(ctx, s.k.queue(p, ns, queue))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(cmds))
+	for p, c := range cmds {
+		out[p] = c.Val()
+	}
+	return out, nil
+}
+
+// Claim leases up to n pending runs from partition p of a task queue, each
+// as a new attempt.
+func (s *Store) Claim(ctx context.Context, ns, queue string, p, n int, identity string) ([]Task, error) {
+	now := s.clock.Now()
+	res, err := claimScript.Run(ctx, s.rdb, []string{s.k.queue(p, ns, queue), s.k.timers(p)},
+		s.argv(p, now, n, identity, ns)...).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("claim from task queue %q: %w", queue, err)
+	}
+	out := make([]Task, 0, len(res))
+	for _, item := range res {
+		f, ok := item.([]any)
+		if !ok || len(f) != 9 {
+			continue
+		}
+		str := func(i int) string { v, _ := f[i].(string); return v }
+		att, _ := f[2].(int64)
+		t := Task{
+			Namespace:        ns,
+			WorkflowID:       str(0),
+			RunID:            str(1),
+			Attempt:          int(att),
+			WorkflowType:     str(3),
+			HeartbeatTimeout: msDur(str(5)),
+			ScheduledTime:    fromMS(str(6)),
+		}
+		if in := str(4); in != "" {
+			t.Input = json.RawMessage(in)
+		}
+		xdl := fromMS(str(7))
+		if rto := msDur(str(8)); rto > 0 {
+			t.Deadline = now.Add(rto)
+		}
+		if !xdl.IsZero() && (t.Deadline.IsZero() || xdl.Before(t.Deadline)) {
+			t.Deadline = xdl
+		}
+		t.Token = TaskRef{Namespace: ns, WorkflowID: t.WorkflowID, RunID: t.RunID, Attempt: t.Attempt}.Token()
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// staleError explains a CAS failure of a task script reply {-1|-2, st, att}.
+func staleError(ref TaskRef, res []any) error {
+	code, _ := res[0].(int64)
+	if code == -1 {
+		return fmt.Errorf("run %s of workflow id %q: %w", ref.RunID, ref.WorkflowID, runs.ErrNotFound)
+	}
+	stS, _ := res[1].(string)
+	attS, _ := res[2].(string)
+	st, _ := strconv.Atoi(stS)
+	att, _ := strconv.Atoi(attS)
+	if runs.Status(st).Closed() {
+		return errs.FailedPrecondition("attempt %d of run %s is no longer current: the run is %s", ref.Attempt, ref.RunID, runs.Status(st))
+	}
+	return errs.FailedPrecondition("attempt %d of run %s is no longer current (the run is %s at attempt %d; its lease lapsed and it was redelivered)", ref.Attempt, ref.RunID, runs.Status(st), att)
+}
+
+func (s *Store) taskKeys(ref TaskRef) (int, []string) {
+	p := s.k.partition(ref.Namespace, ref.WorkflowID)
+	return p, []string{s.k.run(p, ref.Namespace, ref.WorkflowID, ref.RunID), s.k.timers(p)}
+}
+
+// Heartbeat extends the attempt's lease by its heartbeat timeout and says
+// whether a cancel was requested.
+func (s *Store) Heartbeat(ctx context.Context, ref TaskRef) (cancelRequested bool, err error) {
+	p, keys := s.taskKeys(ref)
+	res, err := heartbeatScript.Run(ctx, s.rdb, keys, s.argv(p, s.clock.Now(), ref.Attempt, ref.Namespace, ref.WorkflowID, ref.RunID)...).Slice()
+	if err != nil {
+		return false, err
+	}
+	if code, _ := res[0].(int64); code != 1 {
+		return false, staleError(ref, res)
+	}
+	cr, _ := res[1].(string)
+	return cr == "1", nil
+}
+
+// Complete closes the attempt and its run as COMPLETED with result (JSON).
+func (s *Store) Complete(ctx context.Context, ref TaskRef, result json.RawMessage) error {
+	p, keys := s.taskKeys(ref)
+	res, err := completeScript.Run(ctx, s.rdb, keys[:1], s.argv(p, s.clock.Now(), ref.Attempt, string(result))...).Slice()
+	if err != nil {
+		return err
+	}
+	if code, _ := res[0].(int64); code != 1 {
+		return staleError(ref, res)
+	}
+	return nil
+}
+
+// Fail ends the attempt with a failure. The run is retried after a backoff
+// when its retry policy allows, closed as CANCELED when a cancel was
+// requested, and closed as FAILED otherwise. It returns the run's new
+// status.
+func (s *Store) Fail(ctx context.Context, ref TaskRef, f Failure) (runs.Status, error) {
+	r, err := s.Get(ctx, ref.Namespace, ref.WorkflowID, ref.RunID)
+	if err != nil {
+		return 0, err
+	}
+	now := s.clock.Now()
+	d := decideRetry(r, ref.Attempt, &f, now)
+	st := runs.StatusFailed
+	return s.failAttempt(ctx, ref, &f, d, st, "", false)
+}
+
+// retryDecision is what happens after a failed attempt.
+type retryDecision struct {
+	retry bool
+	due   time.Time
+}
+
+// decideRetry applies the run's retry policy to a failed attempt. Without
+// a policy nothing is retried; the backoff is initial × coefficient^(n-1),
+// capped at the maximum interval; a retry due at or after the execution
+// deadline is not made.
+func decideRetry(r *Run, attempt int, f *Failure, now time.Time) retryDecision {
+	p := r.RetryPolicy
+	if p == nil || f.NonRetryable || slices.Contains(p.NonRetryableErrorTypes, f.Type) {
+		return retryDecision{}
+	}
+	if p.MaximumAttempts > 0 && attempt >= p.MaximumAttempts {
+		return retryDecision{}
+	}
+	due := now.Add(Backoff(p.InitialInterval, p.BackoffCoefficient, p.MaximumInterval, attempt))
+	if !r.ExecutionDeadline.IsZero() && !due.Before(r.ExecutionDeadline) {
+		return retryDecision{}
+	}
+	return retryDecision{retry: true, due: due}
+}
+
+// Backoff returns the wait after failed attempt n (1-based), with the
+// retry policy's defaults: initial 1 s, coefficient 2, maximum 100 ×
+// initial.
+func Backoff(initial time.Duration, coeff float64, maxInterval time.Duration, n int) time.Duration {
+	if initial <= 0 {
+		initial = time.Second
+	}
+	if coeff < 1 {
+		coeff = 2
+	}
+	if maxInterval <= 0 {
+		maxInterval = 100 * initial
+	}
+	d := float64(initial) * math.Pow(coeff, float64(n-1))
+	if d > float64(maxInterval) || math.IsInf(d, 0) || math.IsNaN(d) {
+		return maxInterval
+	}
+	return time.Duration(d)
+}
+
+// failAttempt runs failScript: retry per d, else close with closeStatus;
+// redeliver puts the run straight back on its queue instead.
+func (s *Store) failAttempt(ctx context.Context, ref TaskRef, f *Failure, d retryDecision, closeStatus runs.Status, member string, leaseCheck bool) (runs.Status, error) {
+	p, keys := s.taskKeys(ref)
+	action := "close"
+	if d.retry {
+		action = "retry"
+	}
+	lc := "0"
+	if leaseCheck {
+		lc = "1"
+		if d.retry && d.due.IsZero() {
+			action = "redeliver"
+		}
+	}
+	res, err := failScript.Run(ctx, s.rdb, keys, s.argv(p, s.clock.Now(), ref.Attempt, f.json(), f.Message, action,
+		strconv.Itoa(int(closeStatus)), ms(d.due), lc, member)...).Slice()
+	if err != nil {
+		return 0, err
+	}
+	code, _ := res[0].(int64)
+	if code != 1 && code != 0 {
+		return 0, staleError(ref, res)
+	}
+	stS, _ := res[1].(string)
+	st, _ := strconv.Atoi(stS)
+	return runs.Status(st), nil
+}
+
+func isFailedPrecondition(err error) bool { return errors.Is(err, errs.ErrFailedPrecondition) }

@@ -1,0 +1,154 @@
+package runstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sundial-dev/sundial/internal/runs"
+)
+
+// timerClaimLease is how long a claimed timer entry stays hidden from other
+// replicas before it fires again (if its handler never finished).
+const timerClaimLease = 30 * time.Second
+
+// ClaimDue claims up to limit due timer entries from every partition in
+// one pipelined round trip. Each claimed entry must be passed to Fire.
+func (s *Store) ClaimDue(ctx context.Context, limit int) ([]Timer, error) {
+	now := ms(s.clock.Now())
+	cmds := make([]*redis.Cmd, s.k.partitions)
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for p := range cmds {
+			cmds[p] = claimTimersScript.Run(ctx, pipe, []string{s.k.timers(p)}, now, limit, timerClaimLease.Milliseconds())
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		// A pipelined EVALSHA of an unloaded script fails with NOSCRIPT;
+		// Run's fallback does not apply inside a pipeline, so load and retry.
+		if isNoScript(err) {
+			if lerr := claimTimersScript.Load(ctx, s.rdb).Err(); lerr != nil {
+				return nil, lerr
+			}
+			return s.ClaimDue(ctx, limit)
+		}
+		return nil, err
+	}
+	var out []Timer
+	for p, c := range cmds {
+		ms, _ := c.StringSlice()
+		for _, m := range ms {
+			if t, ok := parseTimer(p, m); ok {
+				out = append(out, t)
+			} else {
+				s.rdb.ZRem(ctx, s.k.timers(p), m)
+			}
+		}
+	}
+	return out, nil
+}
+
+func isNoScript(err error) bool {
+	return err != nil && len(err.Error()) >= 8 && err.Error()[:8] == "NOSCRIPT"
+}
+
+// Fire performs what a claimed timer entry is due for.
+func (s *Store) Fire(ctx context.Context, t Timer) error {
+	ref := TaskRef{Namespace: t.Namespace, WorkflowID: t.WorkflowID, RunID: t.RunID, Attempt: t.Attempt}
+	p := t.Partition
+	switch t.Kind {
+	case "start":
+		return promoteScript.Run(ctx, s.rdb, []string{s.k.run(p, t.Namespace, t.WorkflowID, t.RunID), s.k.timers(p)},
+			s.argv(p, s.clock.Now(), t.Attempt, t.Member)...).Err()
+	case "xto":
+		f := &Failure{Message: "execution timeout exceeded", Type: "ExecutionTimeout", NonRetryable: true}
+		err := s.closeOpen(ctx, t.Namespace, t.WorkflowID, t.RunID, runs.StatusTimedOut, f, "close", t.Member)
+		return ignoreGone(err)
+	case "lease":
+		return s.fireLease(ctx, t, ref)
+	case "rto":
+		r, err := s.Get(ctx, t.Namespace, t.WorkflowID, t.RunID)
+		if err != nil {
+			return s.dropTimer(ctx, t, err)
+		}
+		f := &Failure{Message: fmt.Sprintf("attempt %d exceeded its run timeout of %s", t.Attempt, r.RunTimeout), Type: "RunTimeout"}
+		d := decideRetry(r, t.Attempt, f, s.clock.Now())
+		_, err = s.failAttempt(ctx, ref, f, d, runs.StatusTimedOut, t.Member, false)
+		return ignoreGone(err)
+	case "cron":
+		return s.fireCron(ctx, t)
+	}
+	return s.rdb.ZRem(ctx, s.k.timers(p), t.Member).Err()
+}
+
+// fireLease handles a lapsed lease: the attempt failed with a heartbeat
+// timeout and the run goes straight back on its queue as a new attempt,
+// unless the retry policy's maximum attempts is reached (then TIMED_OUT)
+// or a cancel was requested (then CANCELED). A heartbeat that extended the
+// lease after the entry was claimed wins.
+func (s *Store) fireLease(ctx context.Context, t Timer, ref TaskRef) error {
+	r, err := s.Get(ctx, t.Namespace, t.WorkflowID, t.RunID)
+	if err != nil {
+		return s.dropTimer(ctx, t, err)
+	}
+	f := &Failure{Message: fmt.Sprintf("attempt %d sent no heartbeat within its heartbeat timeout of %s", t.Attempt, r.HeartbeatTimeout), Type: "HeartbeatTimeout"}
+	d := retryDecision{retry: true}
+	if p := r.RetryPolicy; p != nil && p.MaximumAttempts > 0 && t.Attempt >= p.MaximumAttempts {
+		d = retryDecision{}
+	}
+	_, err = s.failAttempt(ctx, ref, f, d, runs.StatusTimedOut, t.Member, true)
+	return ignoreGone(err)
+}
+
+// fireCron starts the next run of a cron chain at the next matching time
+// after the previous run closed, unless the workflow id was started again
+// meanwhile.
+func (s *Store) fireCron(ctx context.Context, t Timer) error {
+	prev, err := s.Get(ctx, t.Namespace, t.WorkflowID, t.RunID)
+	if err != nil {
+		return s.dropTimer(ctx, t, err)
+	}
+	if s.next == nil || prev.CronSchedule == "" || prev.Status == runs.StatusTerminated {
+		return s.rdb.ZRem(ctx, s.k.timers(t.Partition), t.Member).Err()
+	}
+	after := prev.CloseTime
+	if after.IsZero() {
+		after = s.clock.Now()
+	}
+	next, err := s.next(prev.CronSchedule, after)
+	if err != nil {
+		return s.dropTimer(ctx, t, err)
+	}
+	req := runs.StartRequest{
+		Namespace: prev.Namespace, WorkflowID: prev.WorkflowID, WorkflowType: prev.WorkflowType, TaskQueue: prev.TaskQueue,
+		Input: prev.Input, CronSchedule: prev.CronSchedule, RunTimeout: prev.RunTimeout, ExecutionTimeout: prev.ExecutionTimeout,
+		HeartbeatTimeout: prev.HeartbeatTimeout, RetryPolicy: prev.RetryPolicy, Memo: prev.Memo,
+		Origin: runs.Origin{ScheduleID: prev.Origin.ScheduleID, ClientIdentity: prev.Origin.ClientIdentity, PreviousRunID: prev.RunID, Trigger: prev.Origin.Trigger},
+	}
+	_, err = s.start(ctx, req, s.clock.Now(), next, prev.RunID, t.Member)
+	if errors.Is(err, errChainSuperseded) {
+		return nil
+	}
+	return err
+}
+
+// dropTimer removes a timer whose run is gone; other errors are returned
+// and the entry fires again after its claim lease.
+func (s *Store) dropTimer(ctx context.Context, t Timer, err error) error {
+	if errors.Is(err, runs.ErrNotFound) {
+		return s.rdb.ZRem(ctx, s.k.timers(t.Partition), t.Member).Err()
+	}
+	return err
+}
+
+// ignoreGone treats a transition that no longer applies (the run closed or
+// moved on) as done: the script already removed the timer entry.
+func ignoreGone(err error) error {
+	if err == nil || errors.Is(err, runs.ErrNotFound) || isFailedPrecondition(err) {
+		return nil
+	}
+	return err
+}
