@@ -6,29 +6,53 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/sundial-dev/sundial/internal/gen/sundial/v1/sundialv1connect"
 	"github.com/sundial-dev/sundial/internal/runs"
+	"github.com/sundial-dev/sundial/internal/schedstore"
 )
 
 // schedulesComponent serves ScheduleService and runs the scheduler loop.
-// (Being built: see issue 3.)
 type schedulesComponent struct {
 	cfg     *Config
 	starter runs.Starter
+	store   *schedstore.Store
+	sched   *scheduler
+	handler *scheduleHandler
 }
 
 func newSchedulesComponent(cfg *Config, starter runs.Starter) (*schedulesComponent, error) {
-	return &schedulesComponent{cfg: cfg, starter: starter}, nil
+	st := schedstore.New(cfg.Redis, cfg.KeyPrefix, cfg.Partitions)
+	sc := newScheduler(cfg, st, starter)
+	return &schedulesComponent{
+		cfg: cfg, starter: starter, store: st, sched: sc,
+		handler: &scheduleHandler{store: st, starter: starter, clock: cfg.Clock, sched: sc},
+	}, nil
 }
 
+// closedHandler is how the run store tells the scheduler that a run a
+// schedule started has closed.
 func (c *schedulesComponent) closedHandler() runs.ClosedHandler {
-	return func(context.Context, runs.Closed) error { return nil }
+	return c.sched.onClosed
 }
 
-func (c *schedulesComponent) mount(*http.ServeMux, []connect.HandlerOption) {}
+func (c *schedulesComponent) mount(mux *http.ServeMux, opts []connect.HandlerOption) {
+	mux.Handle(sundialv1connect.NewScheduleServiceHandler(c.handler, opts...))
+}
 
-func (c *schedulesComponent) serviceNames() []string { return nil }
+func (c *schedulesComponent) serviceNames() []string {
+	return []string{sundialv1connect.ScheduleServiceName}
+}
 
+// run runs the scheduler loop until ctx ends. Without a run store there is
+// nothing to start, so the loop does not run.
 func (c *schedulesComponent) run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	if c.starter == nil {
+		c.cfg.Logger.Warn("no run store: the scheduler loop is off")
+		<-ctx.Done()
+		return nil
+	}
+	return c.sched.run(ctx)
 }
+
+// tick runs one scheduler pass, for tests that drive the clock.
+func (c *schedulesComponent) tick(ctx context.Context) (int, error) { return c.sched.tick(ctx) }

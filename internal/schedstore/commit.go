@@ -1,0 +1,179 @@
+package schedstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Outcome is how a nominal fire ended; the values are the proto's
+// ExecutionOutcome numbers.
+type Outcome int
+
+// The outcomes.
+const (
+	OutcomeUnspecified Outcome = iota
+	OutcomeStarted
+	OutcomeSkippedOverlap
+	OutcomeMissed
+	OutcomeBufferDropped
+	OutcomeBuffered
+	OutcomeFailed
+)
+
+// Execution is the record of one fire, skip or miss.
+type Execution struct {
+	// ID is unique and sorts by creation time (a ULID).
+	ID         string
+	ScheduleID string
+	Nominal    time.Time
+	Actual     time.Time
+	WorkflowID string
+	RunID      string
+	Outcome    Outcome
+	Reason     string
+	// Trigger is the proto's ExecutionTrigger number.
+	Trigger int
+}
+
+type storedExecution struct {
+	ID         string  `json:"id"`
+	ScheduleID string  `json:"s"`
+	Nominal    int64   `json:"n"`
+	ActualMs   int64   `json:"a"`
+	WorkflowID string  `json:"w,omitempty"`
+	RunID      string  `json:"r,omitempty"`
+	Outcome    Outcome `json:"o"`
+	Reason     string  `json:"why,omitempty"`
+	Trigger    int     `json:"t"`
+}
+
+// encode returns the sorted-set member: "<id> <json>", so that records with
+// equal nominal times sort by id.
+func (e Execution) encode() string {
+	b, _ := json.Marshal(storedExecution{
+		ID: e.ID, ScheduleID: e.ScheduleID, Nominal: e.Nominal.Unix(), ActualMs: e.Actual.UnixMilli(),
+		WorkflowID: e.WorkflowID, RunID: e.RunID, Outcome: e.Outcome, Reason: e.Reason, Trigger: e.Trigger,
+	})
+	return e.ID + " " + string(b)
+}
+
+func decodeExecution(member string) (Execution, error) {
+	i := 0
+	for i < len(member) && member[i] != ' ' {
+		i++
+	}
+	if i == len(member) {
+		return Execution{}, fmt.Errorf("malformed execution record %q", member)
+	}
+	var s storedExecution
+	if err := json.Unmarshal([]byte(member[i+1:]), &s); err != nil {
+		return Execution{}, fmt.Errorf("decode execution record: %w", err)
+	}
+	return Execution{
+		ID: s.ID, ScheduleID: s.ScheduleID, Nominal: time.Unix(s.Nominal, 0).UTC(), Actual: time.UnixMilli(s.ActualMs).UTC(),
+		WorkflowID: s.WorkflowID, RunID: s.RunID, Outcome: s.Outcome, Reason: s.Reason, Trigger: s.Trigger,
+	}, nil
+}
+
+// Commit is what the scheduler (or a handler) writes after acting on a
+// schedule, atomically.
+type Commit struct {
+	// Claimed marks the commit of a claimed fire: it releases the claim and,
+	// when the schedule's generation still equals ExpectGeneration and its
+	// next time equals ExpectNext, moves the next time to Next and the due
+	// entry to Due (none when Next is zero, the schedule is paused or its
+	// remaining actions ran out).
+	Claimed          bool
+	ExpectGeneration string
+	ExpectNext       time.Time
+	Next             time.Time
+	Due              time.Time
+	// Decrement is subtracted from remaining actions (when limited).
+	Decrement int64
+	// Inc adds to counters (CountActions, ...).
+	Inc map[string]int64
+	// Executions are appended to the execution records.
+	Executions []Execution
+	// Recent actions are pushed, oldest first.
+	Recent []Action
+	// AddRunning records open runs (workflow id -> run id).
+	AddRunning map[string]string
+	// DelRunning forgets open runs by workflow id.
+	DelRunning []string
+	// PopBuffer removes the buffer's head, in order, for each of these
+	// stored forms it equals.
+	PopBuffer []string
+	// PushBuffer appends buffered fires.
+	PushBuffer []Buffered
+}
+
+type commitOp struct {
+	M       string           `json:"m"`
+	Claimed bool             `json:"claimed,omitempty"`
+	G       string           `json:"g,omitempty"`
+	N       string           `json:"n"`
+	Next    string           `json:"next"`
+	Due     string           `json:"due,omitempty"`
+	Dec     int64            `json:"dec,omitempty"`
+	Inc     map[string]int64 `json:"inc,omitempty"`
+	X       [][2]any         `json:"x,omitempty"`
+	XCap    int              `json:"xcap"`
+	NSCap   int              `json:"nscap"`
+	Recent  []string         `json:"recent,omitempty"`
+	DelRun  []string         `json:"delrun,omitempty"`
+	AddRun  [][2]string      `json:"addrun,omitempty"`
+	Pop     []string         `json:"pop,omitempty"`
+	Push    []string         `json:"push,omitempty"`
+}
+
+// CommitResult says how a commit applied.
+type CommitResult string
+
+// The commit results.
+const (
+	// CommitOK means everything was applied.
+	CommitOK CommitResult = "ok"
+	// CommitMoved means the schedule was updated after the claim: records
+	// were applied, the next time was left to the update.
+	CommitMoved CommitResult = "moved"
+	// CommitStale means another claimer committed this fire; nothing was written.
+	CommitStale CommitResult = "stale"
+	// CommitGone means the schedule was deleted; nothing was written.
+	CommitGone CommitResult = "gone"
+)
+
+// Commit applies c to schedule ns/id atomically.
+func (s *Store) Commit(ctx context.Context, ns, id string, c Commit) (CommitResult, error) {
+	op := commitOp{
+		M: member(ns, id), Claimed: c.Claimed, G: c.ExpectGeneration, N: unixString(c.ExpectNext), Next: unixString(c.Next),
+		Dec: c.Decrement, Inc: c.Inc, XCap: ExecutionsPerSchedule, NSCap: ExecutionsPerPartition,
+		DelRun: c.DelRunning, Pop: c.PopBuffer,
+	}
+	if !c.Next.IsZero() && !c.Due.IsZero() {
+		op.Due = msString(c.Due)
+	}
+	for _, e := range c.Executions {
+		op.X = append(op.X, [2]any{e.Nominal.Unix(), e.encode()})
+	}
+	for _, a := range c.Recent {
+		b, _ := json.Marshal(a)
+		op.Recent = append(op.Recent, string(b))
+	}
+	for w, r := range c.AddRunning {
+		op.AddRun = append(op.AddRun, [2]string{w, r})
+	}
+	for _, b := range c.PushBuffer {
+		op.Push = append(op.Push, b.Encode())
+	}
+	arg, err := json.Marshal(op)
+	if err != nil {
+		return "", fmt.Errorf("encode commit: %w", err)
+	}
+	res, err := commitScript.Run(ctx, s.rdb, s.k.all(ns, id), string(arg)).Text()
+	if err != nil {
+		return "", fmt.Errorf("commit schedule %s/%s: %w", ns, id, err)
+	}
+	return CommitResult(res), nil
+}

@@ -1,0 +1,160 @@
+package schedstore
+
+import "github.com/redis/go-redis/v9"
+
+// Every script receives the keys it touches in KEYS; the schedule scripts
+// take the nine keys of keys.all in that order:
+// 1 sched, 2 index, 3 due, 4 inflight, 5 recent, 6 running, 7 buffer,
+// 8 execs, 9 nsExecs.
+
+// createScript stores a new schedule unless the id is taken.
+// ARGV: 1 id, 2 request id, 3 due score or "", 4 member, 5.. field/value pairs.
+// Returns {code, version}: 0 = exists, 1 = same request id (idempotent retry), 2 = created.
+var createScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'rid') == ARGV[2] then
+    return {1, redis.call('HGET', KEYS[1], 'v')}
+  end
+  return {0, ''}
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+if ARGV[3] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4]) end
+return {2, redis.call('HGET', KEYS[1], 'v')}
+`)
+
+// replaceScript overwrites fields of an existing schedule, bumps its version
+// (the conflict token) and, when asked, its generation (which invalidates
+// fires claimed under the old definition), and moves its due entry.
+// ARGV: 1 expected version or "", 2 due mode ("keep", "" = remove, or a
+// score), 3 member, 4 bump generation ("1"/"0"), 5.. field/value pairs.
+// Returns {code, version}: 0 = missing, 1 = stale version, 2 = done.
+var replaceScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
+local v = redis.call('HGET', KEYS[1], 'v')
+if ARGV[1] ~= '' and ARGV[1] ~= v then return {1, v} end
+if #ARGV >= 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 5)) end
+if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'g', 1) end
+local nv = redis.call('HINCRBY', KEYS[1], 'v', 1)
+if ARGV[2] == '' then
+  redis.call('ZREM', KEYS[3], ARGV[3])
+elseif ARGV[2] ~= 'keep' then
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+end
+return {2, tostring(nv)}
+`)
+
+// deleteScript removes a schedule and everything kept for it except the
+// namespace's execution records. ARGV: 1 id, 2 member. Returns 0 when missing.
+var deleteScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[2])
+return 1
+`)
+
+// seqScript increments a schedule's trigger counter. Returns -1 when missing.
+var seqScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+return redis.call('HINCRBY', KEYS[1], 't', 1)
+`)
+
+// claimScript claims due fires of one partition: it moves up to ARGV[3]
+// entries due at or before ARGV[1] from the due set to the in-flight set
+// with deadline ARGV[2], after first re-claiming in-flight entries whose
+// deadline passed (their claimer crashed or stalled).
+// KEYS: 1 due, 2 inflight. Returns the claimed members.
+var claimScript = redis.NewScript(`
+local out = {}
+local limit = tonumber(ARGV[3])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, limit)
+for _, m in ipairs(expired) do
+  redis.call('ZADD', KEYS[2], ARGV[2], m)
+  out[#out + 1] = m
+end
+local left = limit - #out
+if left > 0 then
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, left)
+  for _, m in ipairs(due) do
+    redis.call('ZREM', KEYS[1], m)
+    redis.call('ZADD', KEYS[2], ARGV[2], m)
+    out[#out + 1] = m
+  end
+end
+return out
+`)
+
+// commitScript records what the scheduler did with a schedule: counters,
+// execution records, recent actions, open runs, buffer changes and, for a
+// claimed fire, the next due time. ARGV[1] is a JSON-encoded commitOp.
+// A claimed commit applies only if the schedule's generation and next time
+// are those the claimer read: another claimer that already committed the
+// same fire makes it "stale" (nothing is written twice); an update in
+// between makes it "moved" (records are kept, the update's next time wins).
+// Returns "gone", "stale", "moved" or "ok".
+var commitScript = redis.NewScript(`
+local op = cjson.decode(ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if op.claimed then redis.call('ZREM', KEYS[4], op.m) end
+  return 'gone'
+end
+local res = 'ok'
+if op.claimed then
+  local g = redis.call('HGET', KEYS[1], 'g')
+  local n = redis.call('HGET', KEYS[1], 'n')
+  if g == op.g then
+    if n ~= op.n then return 'stale' end
+    redis.call('HSET', KEYS[1], 'n', op.next)
+    local active = redis.call('HGET', KEYS[1], 'p') ~= '1'
+    if redis.call('HGET', KEYS[1], 'lim') == '1' then
+      local r = tonumber(redis.call('HGET', KEYS[1], 'rem') or '0')
+      if op.dec and op.dec > 0 then
+        r = r - op.dec
+        if r < 0 then r = 0 end
+        redis.call('HSET', KEYS[1], 'rem', r)
+      end
+      if r <= 0 then active = false end
+    end
+    if active and op.due and op.due ~= '' then
+      redis.call('ZADD', KEYS[3], op.due, op.m)
+    else
+      redis.call('ZREM', KEYS[3], op.m)
+    end
+  else
+    res = 'moved'
+  end
+  redis.call('ZREM', KEYS[4], op.m)
+end
+if op.inc then
+  for k, d in pairs(op.inc) do redis.call('HINCRBY', KEYS[1], k, d) end
+end
+if op.x and #op.x > 0 then
+  for _, x in ipairs(op.x) do
+    redis.call('ZADD', KEYS[8], x[1], x[2])
+    redis.call('ZADD', KEYS[9], x[1], x[2])
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[8], 0, -(op.xcap + 1))
+  redis.call('ZREMRANGEBYRANK', KEYS[9], 0, -(op.nscap + 1))
+end
+if op.recent then
+  for _, r in ipairs(op.recent) do redis.call('LPUSH', KEYS[5], r) end
+  redis.call('LTRIM', KEYS[5], 0, 9)
+end
+if op.delrun then
+  for _, w in ipairs(op.delrun) do redis.call('HDEL', KEYS[6], w) end
+end
+if op.addrun then
+  for _, p in ipairs(op.addrun) do redis.call('HSET', KEYS[6], p[1], p[2]) end
+end
+if op.pop then
+  for _, b in ipairs(op.pop) do
+    if redis.call('LINDEX', KEYS[7], 0) == b then redis.call('LPOP', KEYS[7]) end
+  end
+end
+if op.push then
+  for _, b in ipairs(op.push) do redis.call('RPUSH', KEYS[7], b) end
+end
+return res
+`)

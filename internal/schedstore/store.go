@@ -1,0 +1,389 @@
+// Package schedstore keeps schedules, their due times and their execution
+// records in Redis. It knows the layout (keys.go) and the Lua scripts
+// (scripts.go); it does not know what a spec means: callers compute next
+// times and due times and hand them in.
+package schedstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sundial-dev/sundial/internal/errs"
+	"github.com/sundial-dev/sundial/schedule"
+)
+
+// Retention limits for execution records.
+const (
+	// ExecutionsPerSchedule is how many execution records are kept per
+	// schedule (the ones with the latest nominal times).
+	ExecutionsPerSchedule = 1000
+	// ExecutionsPerPartition is how many records of one namespace are kept
+	// in each partition's namespace-wide index.
+	ExecutionsPerPartition = 20000
+	// RecentActions is how many recent actions Describe shows.
+	RecentActions = 10
+)
+
+// Store is the Redis schedule store. It is safe for concurrent use.
+type Store struct {
+	rdb redis.UniversalClient
+	k   keys
+}
+
+// New returns a store on rdb whose keys start with prefix and whose due
+// times are split into partitions partitions (at least 1).
+func New(rdb redis.UniversalClient, prefix string, partitions int) *Store {
+	if partitions < 1 {
+		partitions = 1
+	}
+	return &Store{rdb: rdb, k: keys{prefix: prefix, partitions: partitions}}
+}
+
+// Partitions returns the number of partitions.
+func (s *Store) Partitions() int { return s.k.partitions }
+
+// Def is the part of a schedule a caller replaces as a whole: everything but
+// the mutable state.
+type Def struct {
+	Spec   schedule.Spec     `json:"spec"`
+	Action schedule.Action   `json:"action"`
+	Policy schedule.Policy   `json:"policy"`
+	Tags   map[string]string `json:"tags,omitempty"`
+}
+
+// Counts are a schedule's lifetime counters.
+type Counts struct {
+	Actions       int64
+	Missed        int64
+	OverlapSkip   int64
+	BufferDropped int64
+}
+
+// Counter names as stored (hash fields), for Commit.Inc.
+const (
+	CountActions       = "a"
+	CountMissed        = "m"
+	CountOverlapSkip   = "s"
+	CountBufferDropped = "b"
+)
+
+// Record is a stored schedule.
+type Record struct {
+	Namespace string
+	ID        string
+	Def       Def
+	State     schedule.State
+	// Next is the next nominal time the scheduler will process; zero when
+	// there is none.
+	Next time.Time
+	// Generation changes whenever Next is recomputed outside the scheduler.
+	Generation string
+	// Version is the conflict token; it changes on every caller mutation.
+	Version string
+	Created time.Time
+	Updated time.Time
+	Counts  Counts
+}
+
+// Token returns the conflict token.
+func (r *Record) Token() string { return r.Version }
+
+// Mutation is what Create and Replace store.
+type Mutation struct {
+	// Def, when non-nil, replaces the definition.
+	Def *Def
+	// State, when non-nil, replaces the state.
+	State *schedule.State
+	// SetNext makes Next and Due apply; Next zero means no next time.
+	SetNext bool
+	Next    time.Time
+	// Due is when the next action is due (the jittered next time); zero
+	// removes the schedule from the due set.
+	Due time.Time
+	// KeepDue leaves the due entry alone (when SetNext is false).
+	KeepDue bool
+	// Now is the update time.
+	Now time.Time
+}
+
+func unixString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.Unix(), 10)
+}
+
+func msString(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+func (m Mutation) fields() ([]any, error) {
+	var f []any
+	if m.Def != nil {
+		b, err := json.Marshal(m.Def)
+		if err != nil {
+			return nil, fmt.Errorf("encode schedule: %w", err)
+		}
+		f = append(f, "d", string(b))
+	}
+	if st := m.State; st != nil {
+		f = append(f, "p", boolString(st.Paused), "note", st.Note, "lim", boolString(st.LimitedActions), "rem", st.RemainingActions)
+	}
+	if m.SetNext {
+		f = append(f, "n", unixString(m.Next))
+	}
+	return append(f, "u", msString(m.Now)), nil
+}
+
+func (m Mutation) dueArg(mem string) string {
+	switch {
+	case !m.SetNext && m.KeepDue:
+		return "keep"
+	case m.Due.IsZero() || m.Next.IsZero():
+		return ""
+	}
+	return msString(m.Due)
+}
+
+func boolString(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// Create stores a new schedule. A taken id is errs.ErrAlreadyExists unless
+// requestID is non-empty and equal to the one that created it, in which case
+// Create returns the current token (a retried create).
+func (s *Store) Create(ctx context.Context, ns, id, requestID string, m Mutation) (string, error) {
+	m.SetNext = true
+	f, err := m.fields()
+	if err != nil {
+		return "", err
+	}
+	f = append(f, "c", msString(m.Now), "g", "1", "v", "1", "rid", requestID)
+	args := append([]any{id, requestID, m.dueArg(member(ns, id)), member(ns, id)}, f...)
+	res, err := createScript.Run(ctx, s.rdb, s.k.all(ns, id), args...).Slice()
+	if err != nil {
+		return "", fmt.Errorf("create schedule: %w", err)
+	}
+	code, _ := res[0].(int64)
+	tok := fmt.Sprint(res[1])
+	if code == 0 {
+		return "", errs.AlreadyExists("schedule %q already exists in namespace %q", id, ns)
+	}
+	return tok, nil
+}
+
+// Replace applies m to an existing schedule. With a non-empty token the
+// call fails with errs.ErrConflict unless it is the current one. Replacing
+// the definition or the next time bumps the generation, so a fire claimed
+// under the old definition does not move the next time back.
+func (s *Store) Replace(ctx context.Context, ns, id, token string, m Mutation) (string, error) {
+	f, err := m.fields()
+	if err != nil {
+		return "", err
+	}
+	bump := boolString(m.SetNext || m.Def != nil)
+	args := append([]any{token, m.dueArg(member(ns, id)), member(ns, id), bump}, f...)
+	res, err := replaceScript.Run(ctx, s.rdb, s.k.all(ns, id), args...).Slice()
+	if err != nil {
+		return "", fmt.Errorf("update schedule: %w", err)
+	}
+	switch code, _ := res[0].(int64); code {
+	case 0:
+		return "", errs.NotFound("schedule %q not found in namespace %q", id, ns)
+	case 1:
+		return "", errs.Conflict("conflict token %q is stale (the schedule changed since it was read; describe it again)", token)
+	}
+	return fmt.Sprint(res[1]), nil
+}
+
+// Delete removes a schedule. A missing one is errs.ErrNotFound.
+func (s *Store) Delete(ctx context.Context, ns, id string) error {
+	n, err := deleteScript.Run(ctx, s.rdb, s.k.all(ns, id), id, member(ns, id)).Int()
+	if err != nil {
+		return fmt.Errorf("delete schedule: %w", err)
+	}
+	if n == 0 {
+		return errs.NotFound("schedule %q not found in namespace %q", id, ns)
+	}
+	return nil
+}
+
+// NextSeq returns a new value of the schedule's trigger counter, used to
+// make manual-trigger workflow ids unique.
+func (s *Store) NextSeq(ctx context.Context, ns, id string) (int64, error) {
+	n, err := seqScript.Run(ctx, s.rdb, s.k.all(ns, id)[:1]).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("trigger counter: %w", err)
+	}
+	if n < 0 {
+		return 0, errs.NotFound("schedule %q not found in namespace %q", id, ns)
+	}
+	return n, nil
+}
+
+// Get reads a schedule. A missing one is errs.ErrNotFound.
+func (s *Store) Get(ctx context.Context, ns, id string) (*Record, error) {
+	p := s.k.partition(ns, id)
+	h, err := s.rdb.HGetAll(ctx, s.k.sched(p, member(ns, id))).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read schedule: %w", err)
+	}
+	if len(h) == 0 {
+		return nil, errs.NotFound("schedule %q not found in namespace %q", id, ns)
+	}
+	return decodeRecord(ns, id, h)
+}
+
+func decodeRecord(ns, id string, h map[string]string) (*Record, error) {
+	r := &Record{Namespace: ns, ID: id, Generation: h["g"], Version: h["v"]}
+	if err := json.Unmarshal([]byte(h["d"]), &r.Def); err != nil {
+		return nil, fmt.Errorf("decode schedule %s/%s: %w", ns, id, err)
+	}
+	r.State = schedule.State{Paused: h["p"] == "1", Note: h["note"], LimitedActions: h["lim"] == "1", RemainingActions: atoi(h["rem"])}
+	if n := atoi(h["n"]); h["n"] != "" {
+		r.Next = time.Unix(n, 0).UTC()
+	}
+	r.Created = time.UnixMilli(atoi(h["c"])).UTC()
+	r.Updated = time.UnixMilli(atoi(h["u"])).UTC()
+	r.Counts = Counts{Actions: atoi(h["a"]), Missed: atoi(h["m"]), OverlapSkip: atoi(h["s"]), BufferDropped: atoi(h["b"])}
+	return r, nil
+}
+
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// Running returns the open runs the schedule started: workflow id -> run id.
+func (s *Store) Running(ctx context.Context, ns, id string) (map[string]string, error) {
+	p := s.k.partition(ns, id)
+	m, err := s.rdb.HGetAll(ctx, s.k.running(p, member(ns, id))).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read running runs: %w", err)
+	}
+	return m, nil
+}
+
+// Buffered is a fire waiting for the schedule's open runs to close.
+type Buffered struct {
+	Nominal    time.Time `json:"n"`
+	WorkflowID string    `json:"w"`
+	Trigger    int       `json:"t"`
+}
+
+// Encode returns the stored form, which Commit.PopBuffer compares.
+func (b Buffered) Encode() string {
+	out, _ := json.Marshal(b)
+	return string(out)
+}
+
+// Buffer returns the buffered fires, oldest first, with their stored forms.
+func (s *Store) Buffer(ctx context.Context, ns, id string) ([]Buffered, []string, error) {
+	p := s.k.partition(ns, id)
+	raw, err := s.rdb.LRange(ctx, s.k.buffer(p, member(ns, id)), 0, -1).Result()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read buffer: %w", err)
+	}
+	out := make([]Buffered, 0, len(raw))
+	for _, r := range raw {
+		var b Buffered
+		if err := json.Unmarshal([]byte(r), &b); err != nil {
+			return nil, nil, fmt.Errorf("decode buffered fire: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, raw, nil
+}
+
+// Action is one action a schedule took, as Describe shows it.
+type Action struct {
+	Nominal    time.Time `json:"n"`
+	Actual     time.Time `json:"a"`
+	WorkflowID string    `json:"w"`
+	RunID      string    `json:"r"`
+}
+
+// Recent returns the last actions, newest first.
+func (s *Store) Recent(ctx context.Context, ns, id string) ([]Action, error) {
+	p := s.k.partition(ns, id)
+	raw, err := s.rdb.LRange(ctx, s.k.recent(p, member(ns, id)), 0, RecentActions-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read recent actions: %w", err)
+	}
+	return decodeActions(raw)
+}
+
+func decodeActions(raw []string) ([]Action, error) {
+	out := make([]Action, 0, len(raw))
+	for _, r := range raw {
+		var a Action
+		if err := json.Unmarshal([]byte(r), &a); err != nil {
+			return nil, fmt.Errorf("decode recent action: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Claimed is a fire the scheduler claimed: the schedule whose next time is due.
+type Claimed struct {
+	Namespace string
+	ID        string
+}
+
+// Claim moves up to limit due entries of partition p to the in-flight set
+// with a deadline of now+lease, re-claiming entries whose deadline passed.
+// Each claimed entry must be committed (Commit with Claimed set) before the
+// deadline, or another claimer takes it over.
+func (s *Store) Claim(ctx context.Context, p int, now time.Time, lease time.Duration, limit int) ([]Claimed, error) {
+	ms, err := claimScript.Run(ctx, s.rdb, []string{s.k.due(p), s.k.inflight(p)}, msString(now), msString(now.Add(lease)), limit).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("claim due schedules: %w", err)
+	}
+	out := make([]Claimed, 0, len(ms))
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		ns, id, ok := splitMember(m)
+		if !ok || seen[m] {
+			continue
+		}
+		seen[m] = true
+		out = append(out, Claimed{Namespace: ns, ID: id})
+	}
+	return out, nil
+}
+
+// EarliestDue returns the earliest due or in-flight deadline in partition
+// p, and false when both sets are empty.
+func (s *Store) EarliestDue(ctx context.Context, p int) (time.Time, bool, error) {
+	var best time.Time
+	for _, key := range []string{s.k.due(p), s.k.inflight(p)} {
+		zs, err := s.rdb.ZRangeWithScores(ctx, key, 0, 0).Result()
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("peek due set: %w", err)
+		}
+		if len(zs) == 1 {
+			t := time.UnixMilli(int64(zs[0].Score))
+			if best.IsZero() || t.Before(best) {
+				best = t
+			}
+		}
+	}
+	return best, !best.IsZero(), nil
+}
+
+// DueCount returns how many schedules are in partition p's due set.
+func (s *Store) DueCount(ctx context.Context, p int) (int64, error) {
+	return s.rdb.ZCard(ctx, s.k.due(p)).Result()
+}
+
+// ErrStale is returned by Commit when another claimer already committed
+// the same fire; nothing was written.
+var ErrStale = errors.New("fire already committed by another claimer")
