@@ -7,8 +7,8 @@ import (
 
 	"github.com/sundial-dev/sundial/internal/convert"
 	"github.com/sundial-dev/sundial/internal/errs"
-	"github.com/sundial-dev/sundial/internal/ids"
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
+	"github.com/sundial-dev/sundial/internal/ids"
 	"github.com/sundial-dev/sundial/schedule"
 )
 
