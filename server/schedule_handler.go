@@ -41,7 +41,7 @@ func nextTimes(id string, spec compiledSpec, st schedule.State, now time.Time) (
 	if st.Paused || (st.LimitedActions && st.RemainingActions <= 0) {
 		return n, time.Time{}
 	}
-	return n, spec.Jittered(id, n)
+	return n, dueAt(spec, id, n)
 }
 
 func scheduleRef(nsIn, id string) (string, error) {
@@ -130,7 +130,7 @@ func futureTimes(rec *schedstore.Record, spec compiledSpec, now time.Time, n int
 		from = rec.Next.Add(-time.Nanosecond) // behind: the scheduler will take these first
 	}
 	for t, ok := spec.Next(from); ok && len(out) < n; t, ok = spec.Next(t) {
-		out = append(out, convert.Timestamp(spec.Jittered(rec.ID, t)))
+		out = append(out, convert.Timestamp(dueAt(spec, rec.ID, t)))
 	}
 	return out
 }
@@ -190,7 +190,7 @@ func (h *scheduleHandler) ListSchedules(ctx context.Context, req *connect.Reques
 	res := &pb.ListSchedulesResponse{NextPageToken: next}
 	for _, e := range entries {
 		le := &pb.ScheduleListEntry{
-			ScheduleId: e.ID, WorkflowType: e.Def.Action.WorkflowType, SpecSummary: specSummary(e.Def.Spec),
+			ScheduleId: e.ID, WorkflowType: e.Def.Action.WorkflowType, SpecSummary: schedule.Summary(e.Def.Spec),
 			Paused: e.State.Paused, Note: e.State.Note, Tags: e.Def.Tags, TimeZone: e.Def.Spec.TimeZone,
 			RecentActions: h.actionResults(nil, ns, e.Recent), //nolint:staticcheck // no status lookups in listings
 		}

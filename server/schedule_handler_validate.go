@@ -88,10 +88,10 @@ func checkSchedule(p *pb.Schedule) (schedule.Schedule, compiledSpec, error) {
 			return s, nil, errs.Field("schedule.action.workflow_id", "is %d bytes long; a base workflow id may have at most %d (room is kept for the time suffix)", len(w), ids.MaxWorkflowID-manualSuffixRoom)
 		}
 	}
-	if err := validateAction(s.Action); err != nil {
+	if err := schedule.ValidateAction(s.Action); err != nil {
 		return s, nil, specError("schedule.action", err)
 	}
-	if err := validatePolicy(s.Policy); err != nil {
+	if err := schedule.ValidatePolicy(s.Policy); err != nil {
 		return s, nil, specError("schedule.policy", err)
 	}
 	if err := checkState("schedule.state", s.State); err != nil {

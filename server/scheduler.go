@@ -180,7 +180,7 @@ func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, now time.
 	}
 	n := rec.Next
 	active := !rec.State.Paused
-	for i := 0; active && i < maxFiresPerClaim && !n.IsZero() && !spec.Jittered(rec.ID, n).After(now); i++ {
+	for i := 0; active && i < maxFiresPerClaim && !n.IsZero() && !dueAt(spec, rec.ID, n).After(now); i++ {
 		if rec.State.LimitedActions && rec.State.RemainingActions-f.started <= 0 {
 			break
 		}
@@ -191,7 +191,7 @@ func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, now time.
 		switch {
 		case now.Sub(n) > f.policy.CatchupWindow:
 			f.miss(n, fmt.Sprintf("older than the catchup window (%s)", f.policy.CatchupWindow))
-		case f.policy.Coalesce && !next.IsZero() && !spec.Jittered(rec.ID, next).After(now):
+		case f.policy.Coalesce && !next.IsZero() && !dueAt(spec, rec.ID, next).After(now):
 			f.miss(n, "coalesced: a later fire is also due")
 		default:
 			if _, err := f.fire(ctx, n, workflowID(rec, n), runs.TriggerScheduled, f.policy.Overlap); err != nil {
@@ -202,7 +202,7 @@ func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, now time.
 	}
 	f.c.Next, f.c.Decrement = n, f.started
 	if !n.IsZero() {
-		f.c.Due = spec.Jittered(rec.ID, n)
+		f.c.Due = dueAt(spec, rec.ID, n)
 	}
 	res, err := s.store.Commit(ctx, c.Namespace, c.ID, f.c)
 	if err != nil {

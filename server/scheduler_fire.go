@@ -53,7 +53,7 @@ type firer struct {
 
 func newFirer(st *schedstore.Store, starter runs.Starter, rec *schedstore.Record, now time.Time) *firer {
 	return &firer{
-		starter: starter, rec: rec, policy: policyDefaults(rec.Def.Policy), now: now,
+		starter: starter, rec: rec, policy: rec.Def.Policy.WithDefaults(), now: now,
 		load: func(ctx context.Context) (map[string]string, []schedstore.Buffered, []string, error) {
 			r, err := st.Running(ctx, rec.Namespace, rec.ID)
 			if err != nil {
