@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,12 +110,74 @@ func (f *scheduleFlags) readFile(stdin io.Reader) (schedule.Schedule, string, er
 		return *wrapped.Schedule, wrapped.ScheduleID, nil
 	}
 	var s schedule.Schedule
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := json.Unmarshal(b, &s); err != nil {
 		return s, "", usageErrorf("--file %s: not a schedule: %v (use the proto's snake_case field names, as `sundial schedule describe -o json` prints)", f.file, err)
 	}
+	if unknown := unknownFields(b, s); len(unknown) > 0 {
+		return s, "", usageErrorf("--file %s: unknown field(s) %s (use the proto's snake_case field names, as `sundial schedule describe -o json` prints)", f.file, strings.Join(unknown, ", "))
+	}
 	return s, "", nil
+}
+
+// unknownFields returns the paths of the fields in input that decoding into
+// decoded dropped: keys with a non-empty value that encoding decoded again
+// does not produce. (The schedule types decode with custom UnmarshalJSON
+// methods, which json.Decoder.DisallowUnknownFields cannot see into.)
+func unknownFields(input []byte, decoded any) []string {
+	var in, out any
+	again, err := json.Marshal(decoded)
+	if err != nil || json.Unmarshal(input, &in) != nil || json.Unmarshal(again, &out) != nil {
+		return nil
+	}
+	var found []string
+	var walk func(path string, in, out any)
+	walk = func(path string, in, out any) {
+		switch iv := in.(type) {
+		case map[string]any:
+			ov, _ := out.(map[string]any)
+			for k, v := range iv {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				o, ok := ov[k]
+				if !ok && !emptyJSON(v) {
+					found = append(found, p)
+					continue
+				}
+				walk(p, v, o)
+			}
+		case []any:
+			ov, _ := out.([]any)
+			for i, v := range iv {
+				if i < len(ov) {
+					walk(fmt.Sprintf("%s[%d]", path, i), v, ov[i])
+				}
+			}
+		}
+	}
+	walk("", in, out)
+	slices.Sort(found)
+	return found
+}
+
+// emptyJSON reports whether v is a JSON value that omitempty drops.
+func emptyJSON(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case float64:
+		return x == 0
+	case bool:
+		return !x
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
 }
 
 // apply writes every flag the user gave into s, leaving the rest of s as is.
