@@ -13,6 +13,7 @@ import (
 	"github.com/sundial-dev/sundial/internal/clock"
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
 	"github.com/sundial-dev/sundial/internal/gen/sundial/v1/sundialv1connect"
+	"github.com/sundial-dev/sundial/internal/runs"
 	"github.com/sundial-dev/sundial/internal/testredis"
 )
 
@@ -135,5 +136,13 @@ func wantCode(t *testing.T, err error, code connect.Code) {
 	}
 	if got := connect.CodeOf(err); got != code {
 		t.Fatalf("got %s (%v), want %s", got, err, code)
+	}
+}
+
+// runsStartReq is a start as the scheduler makes it.
+func runsStartReq(ns, wf string) runs.StartRequest {
+	return runs.StartRequest{
+		Namespace: ns, WorkflowID: wf, WorkflowType: "Echo", TaskQueue: "q1", IfNotExists: true,
+		Origin: runs.Origin{ScheduleID: "sched-1", NominalTime: runsEpoch, Trigger: runs.TriggerScheduled},
 	}
 }

@@ -27,6 +27,9 @@ type runsComponent struct {
 	onClosed runs.ClosedHandler
 	// outboxGroup is the consumer group reading closed-run events.
 	outboxGroup string
+	// lastReclaim is when deliverClosed last took over events another
+	// replica left pending (wall time: it measures Redis idle times).
+	lastReclaim time.Time
 }
 
 func newRunsComponent(cfg *Config) (*runsComponent, error) {

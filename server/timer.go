@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // timerBatch is how many due entries one partition hands out per claim.
@@ -40,5 +41,38 @@ func (c *runsComponent) tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// deliverClosed is filled in with the outbox consumer.
-func (c *runsComponent) deliverClosed(ctx context.Context) error { return nil }
+// outboxBatch is how many closed-run events one pass reads per partition.
+const outboxBatch = 100
+
+// outboxReclaimIdle is how long an event may sit unacknowledged with
+// another replica before this one takes it over.
+const outboxReclaimIdle = time.Minute
+
+// deliverClosed hands closed-run events of schedule-started runs to the
+// scheduler's handler, acknowledging each after the handler accepted it;
+// a failed one stays pending and is offered again on the next pass.
+func (c *runsComponent) deliverClosed(ctx context.Context) error {
+	h := c.onClosed
+	if h == nil {
+		return nil
+	}
+	idle := time.Duration(0)
+	if now := time.Now(); now.Sub(c.lastReclaim) >= outboxReclaimIdle/2 {
+		c.lastReclaim, idle = now, outboxReclaimIdle
+	}
+	evs, err := c.store.ReadClosed(ctx, c.outboxGroup, c.cfg.ReplicaID, outboxBatch, idle)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ev := range evs {
+		if err := h(ctx, ev.Closed); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := c.store.AckClosed(ctx, c.outboxGroup, ev); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
