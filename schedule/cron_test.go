@@ -18,9 +18,11 @@ func TestCronDialects(t *testing.T) {
 			[]string{"2026-04-03T00:00:00Z", "2026-04-10T00:00:00Z", "2026-04-13T00:00:00Z", "2026-04-17T00:00:00Z"}},
 		{"5-field star dom means dow only", cron("", "0 0 * * MON"), after,
 			[]string{"2026-03-02T00:00:00Z", "2026-03-09T00:00:00Z"}},
-		{"5-field starred step dom ANDs with dow (Vixie)", cron("", "0 0 */2 * MON"), after,
-			// odd days that are Mondays: 9 Mar, 23 Mar, then 13 Apr
-			[]string{"2026-03-09T00:00:00Z", "2026-03-23T00:00:00Z", "2026-04-13T00:00:00Z"}},
+		{"5-field */2 restricts dom, so OR (as robfig and Kubernetes)", cron("", "0 0 */2 * MON"), after,
+			// odd days or Mondays
+			[]string{"2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z", "2026-03-05T00:00:00Z", "2026-03-07T00:00:00Z", "2026-03-09T00:00:00Z", "2026-03-11T00:00:00Z"}},
+		{"5-field * in a dom list means unrestricted, so AND", cron("", "0 0 *,5 * MON"), after,
+			[]string{"2026-03-02T00:00:00Z", "2026-03-09T00:00:00Z"}},
 		{"6-field both restricted means both (Friday 13th)", cron("", "0 0 0 13 * FRI"), after,
 			[]string{"2026-03-13T00:00:00Z", "2026-11-13T00:00:00Z", "2027-08-13T00:00:00Z"}},
 		{"6-field seconds", cron("", "*/15 * * * * ?"), after,

@@ -10,9 +10,9 @@ import (
 // ("1h30m"). protojson's form ("3600s", "1.5s") is a Go duration string too.
 type jsonDuration time.Duration
 
-// MarshalJSON writes the duration as a Go duration string.
+// MarshalJSON writes the duration as a short Go duration string ("1h30m").
 func (d jsonDuration) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.Quote(time.Duration(d).String())), nil
+	return []byte(strconv.Quote(shortDuration(time.Duration(d)))), nil
 }
 
 // UnmarshalJSON reads a Go duration string.

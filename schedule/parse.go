@@ -154,7 +154,7 @@ func parseFields(m *matcher, min, hour, dom, month, dow, year string) *Error {
 func fieldErr(f field, format string) *Error { return &Error{Path: f.name, Reason: format} }
 
 // parseSimple parses a comma list of *, ?, a, a-b, a/n, a-b/n and */n into
-// a bitset. star reports whether an item is * or ?.
+// a bitset. star reports whether an item is * or ? without a step.
 func parseSimple(s string, f field) (set uint64, star bool, err *Error) {
 	if s == "" {
 		return 0, false, fieldErr(f, "empty field")
@@ -197,7 +197,9 @@ func parseItem(item string, f field) (lo, hi, step int, star bool, err *Error) {
 		if rng == "?" && f.name != fieldDOM.name && f.name != fieldDOW.name {
 			return 0, 0, 0, false, fieldErr(f, "? is only allowed in day-of-month and day-of-week (use *)")
 		}
-		return f.min, top, step, true, nil
+		// As robfig/cron (and so Kubernetes): */n with n > 1 restricts the
+		// field, for crontab's day-of-month/day-of-week OR rule.
+		return f.min, top, step, step == 1, nil
 	}
 	a, b, isRange := strings.Cut(rng, "-")
 	lo, err = parseValue(a, f)
@@ -263,12 +265,12 @@ func parseDOM(m *matcher, s string) *Error {
 		case up == "*" || up == "?":
 			m.domAll, m.domStar = true, true
 		case strings.HasPrefix(up, "*/") || strings.HasPrefix(up, "?/"):
-			set, _, err := parseSimple(item, f)
+			set, star, err := parseSimple(item, f)
 			if err != nil {
 				return err
 			}
 			m.domDays |= uint32(set)
-			m.domStar = true
+			m.domStar = m.domStar || star
 		case up == "L":
 			m.domLast = true
 		case up == "LW":
@@ -312,10 +314,11 @@ func parseDOW(m *matcher, s string) *Error {
 		case up == "*" || up == "?":
 			m.dowAll, m.dowStar = true, true
 		case strings.HasPrefix(up, "*/") || strings.HasPrefix(up, "?/"):
-			if err := addDOW(m, item); err != nil {
+			star, err := addDOW(m, item)
+			if err != nil {
 				return err
 			}
-			m.dowStar = true
+			m.dowStar = m.dowStar || star
 		case up == "L":
 			// Quartz: L alone in day-of-week is the last day of the week.
 			m.dowDays |= 1 << 6
@@ -337,7 +340,7 @@ func parseDOW(m *matcher, s string) *Error {
 			}
 			m.dowNth = append(m.dowNth, nthWeekday{weekday: int8(w % 7), k: int8(k)})
 		default:
-			if err := addDOW(m, item); err != nil {
+			if _, err := addDOW(m, item); err != nil {
 				return err
 			}
 		}
@@ -348,16 +351,16 @@ func parseDOW(m *matcher, s string) *Error {
 	return nil
 }
 
-func addDOW(m *matcher, item string) *Error {
-	set, _, err := parseSimple(item, fieldDOW)
+func addDOW(m *matcher, item string) (star bool, err *Error) {
+	set, star, err := parseSimple(item, fieldDOW)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if set&(1<<7) != 0 {
 		set |= 1
 	}
 	m.dowDays |= uint8(set & 0x7f)
-	return nil
+	return star, nil
 }
 
 func parseYear(m *matcher, s string) *Error {
