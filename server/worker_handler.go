@@ -70,6 +70,10 @@ func (h *workerHandler) PollTasks(ctx context.Context, req *connect.Request[pb.P
 // a wake-up names the partition to try first. Idle, it holds no Redis
 // connection of its own: it waits on the replica's one subscription.
 func (h *workerHandler) poll(ctx context.Context, ns, queue string, n int, identity string, wait time.Duration) ([]runstore.Task, error) {
+	// The first look ignores the wait, so a tiny wait still takes what is
+	// there; only waiting for more is bounded by it.
+	first := true
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	held := h.c.hub.acquire(ctx) == nil
@@ -81,7 +85,11 @@ func (h *workerHandler) poll(ctx context.Context, ns, queue string, n int, ident
 	defer h.c.hub.unwaitQueue(key, ch)
 	hint := -1
 	for {
-		tasks, err := h.claim(ctx, ns, queue, n, identity, hint)
+		cctx := ctx
+		if first {
+			cctx, first = parent, false
+		}
+		tasks, err := h.claim(cctx, ns, queue, n, identity, hint)
 		if len(tasks) > 0 {
 			return tasks, nil
 		}
