@@ -31,6 +31,7 @@ func newScheduleCmd(m *Main) *cobra.Command {
 		scheduleCreateCmd(m, f), scheduleDescribeCmd(f), scheduleListCmd(f), scheduleUpdateCmd(m, f),
 		schedulePauseCmd(f, true), schedulePauseCmd(f, false), scheduleTriggerCmd(f), scheduleBackfillCmd(f),
 		scheduleDeleteCmd(f), scheduleExecutionsCmd(f), schedulePauseAllCmd(f, true), schedulePauseAllCmd(f, false),
+		scheduleNextCmd(f),
 	)
 	return cmd
 }
@@ -619,6 +620,56 @@ func schedulePauseAllCmd(f *clientFlags, pause bool) *cobra.Command {
 	}
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, "only schedules with this tag key=value (repeatable)")
 	cmd.Flags().StringVar(&note, "note", "", "why (shown by describe and list)")
+	return cmd
+}
+
+func scheduleNextCmd(f *clientFlags) *cobra.Command {
+	var (
+		after string
+		count int
+	)
+	cmd := &cobra.Command{
+		Use:   "next <id>",
+		Short: "Print a stored schedule's next nominal times (see `sundial spec next` for a spec not yet stored)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if count < 1 || count > 1000 {
+				return usageErrorf("--count %d: use 1 to 1000", count)
+			}
+			var start time.Time
+			if after != "" {
+				t, err := parseTimeFlag("after", after, time.UTC, time.Now())
+				if err != nil {
+					return err
+				}
+				start = t
+			}
+			ctx := cmd.Context()
+			c, err := f.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			h := c.ScheduleClient().GetHandle(ctx, args[0])
+			times, err := h.ListMatchingTimes(ctx, start, count)
+			if err != nil {
+				return callError(err, "schedule "+args[0])
+			}
+			if f.json() {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"schedule_id": args[0], "next_action_times": nonNil(times)})
+			}
+			loc := time.Local
+			if d, err := h.Describe(ctx); err == nil {
+				loc = zoneOrLocal(d.Schedule.Spec.TimeZone)
+			}
+			for _, t := range times {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s  (%s)\n", formatTime(t), formatLocal(t, loc))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&after, "after", "", "start from this instant (default now)")
+	cmd.Flags().IntVar(&count, "count", 10, "how many times")
 	return cmd
 }
 

@@ -427,3 +427,63 @@ func TestSchedulePauseAllResumeAll(t *testing.T) {
 		t.Errorf("a1 still paused after resume-all")
 	}
 }
+
+func TestScheduleNext(t *testing.T) {
+	t.Parallel()
+	b := setupCLI(t)
+	b.createHourly(t, "n", "--tz", "Asia/Tokyo")
+	var res struct {
+		NextActionTimes []time.Time `json:"next_action_times"`
+	}
+	b.runJSON(t, &res, "schedule", "next", "n", "--after", "2026-01-01T00:00:00Z", "--count", "2")
+	want := []time.Time{time.Date(2026, 1, 1, 0, 15, 0, 0, time.UTC), time.Date(2026, 1, 1, 1, 15, 0, 0, time.UTC)}
+	if !slices.EqualFunc(res.NextActionTimes, want, time.Time.Equal) {
+		t.Errorf("next = %v, want %v", res.NextActionTimes, want)
+	}
+	out := b.mustRun(t, "schedule", "next", "n", "--after", "2026-01-01T00:00:00Z", "--count", "1")
+	if want := "2026-01-01T00:15:00Z  (2026-01-01 09:15:00 JST)"; strings.TrimSpace(out) != want {
+		t.Errorf("next printed %q, want %q", out, want)
+	}
+	_, err := b.run(t, "schedule", "next", "n", "--count", "0")
+	wantUsageError(t, err, "--count")
+	_, err = b.run(t, "schedule", "next", "missing")
+	wantCallError(t, err, "not found")
+}
+
+// TestScheduleFiresAndDescribeShowsCompletedRuns is the README's tour: a
+// schedule firing every second, a worker running its workflow, and describe
+// showing completed runs among the recent actions.
+func TestScheduleFiresAndDescribeShowsCompletedRuns(t *testing.T) {
+	t.Parallel()
+	b := setupCLI(t)
+	b.startWorker(t)
+	b.mustRun(t, "schedule", "create", "--id", "hello", "--interval", "1s", "--workflow-type", "echo", "--task-queue", "wq", "--input", `"hi"`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d := b.describe(t, "hello")
+		completed := 0
+		for _, r := range d.Info.RecentActions {
+			if r.Status == "COMPLETED" {
+				completed++
+			}
+		}
+		if completed >= 2 {
+			text := b.mustRun(t, "schedule", "describe", "hello")
+			if !strings.Contains(text, "COMPLETED") || !strings.Contains(text, "hello-") {
+				t.Errorf("describe text lacks the completed runs:\n%s", text)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no two completed runs within 20s; recent actions: %+v", d.Info.RecentActions)
+		}
+		// Polling the server's state with a deadline; the schedule fires on
+		// the wall clock, which this end-to-end test does not inject.
+		<-time.After(100 * time.Millisecond)
+	}
+	var runs []map[string]any
+	b.runJSON(t, &runs, "workflow", "list", "--schedule-id", "hello", "--status", "completed")
+	if len(runs) < 2 {
+		t.Errorf("workflow list --schedule-id hello --status completed = %d runs, want at least 2", len(runs))
+	}
+}
