@@ -24,6 +24,7 @@ type fakeStarter struct {
 	runs     map[string]*fakeRun // by workflow id
 	order    []string            // workflow ids in start order
 	existing int                 // Start calls that found a run
+	origins  []runs.Origin       // the origins of those calls
 	canceled []string
 	// failAfterStart, when set, makes Start return this error after it
 	// started the run (a reply lost in a crash).
@@ -53,6 +54,7 @@ func (f *fakeStarter) Start(_ context.Context, req runs.StartRequest) (runs.Star
 			return runs.StartResult{}, runs.ErrAlreadyStarted
 		}
 		f.existing++
+		f.origins = append(f.origins, req.Origin)
 		return runs.StartResult{RunID: r.id, Existing: true}, nil
 	}
 	r := &fakeRun{id: fmt.Sprintf("run-%d", len(f.order)+1), status: runs.StatusRunning, req: req}
