@@ -71,7 +71,7 @@ Stop with Ctrl-C.
 			g, ctx := errgroup.WithContext(cmd.Context())
 			g.Go(func() error { return srv.Serve(ctx, ln) })
 			if !noDemo {
-				g.Go(func() error { return runDemoWorker(ctx, url) })
+				g.Go(func() error { return runDemoWorker(ctx, url, cmd.ErrOrStderr()) })
 			}
 			return ignoreCanceled(g.Wait())
 		},

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
@@ -136,6 +137,24 @@ func TestDevServesAndStops(t *testing.T) {
 		t.Fatalf("dev printed %q, want port %d", url, port)
 	}
 	healthy(t, url)
+
+	// The demo worker runs sundial.echo: a started run completes with its input.
+	var out, errOut bytes.Buffer
+	err := (&Main{Stdout: &out, Stderr: &errOut}).Run(context.Background(), []string{
+		"workflow", "start", "--address", url, "--workflow-type", DemoWorkflowType, "--task-queue", "demo",
+		"--input", `{"hello":"dev"}`, "--wait", "--timeout", "20s", "--output", "json"})
+	if err != nil {
+		t.Fatalf("workflow start --wait against dev: %v\n%s", err, errOut.String())
+	}
+	var res struct {
+		Status string `json:"status"`
+		Result struct {
+			Hello string `json:"hello"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Status != "COMPLETED" || res.Result.Hello != "dev" {
+		t.Fatalf("demo run did not complete with its input as result (%v):\n%s", err, out.String())
+	}
 	if err := stop(); err != nil {
 		t.Fatalf("dev returned %v after cancel, want nil", err)
 	}
