@@ -130,11 +130,15 @@ func (s *scheduler) tick(ctx context.Context) (int, error) {
 			if err != nil {
 				return total, err
 			}
+			recs, err := s.store.GetMany(ctx, claimed)
+			if err != nil {
+				return total, err
+			}
 			g, gctx := errgroup.WithContext(ctx)
 			g.SetLimit(fireWorkers)
-			for _, c := range claimed {
+			for i, c := range claimed {
 				g.Go(func() error {
-					if err := s.process(gctx, c, now); err != nil {
+					if err := s.process(gctx, c, recs[i], now); err != nil {
 						// The claim stays in flight and is retried after its lease.
 						s.log.Warn("fire failed; will retry", "namespace", c.Namespace, "schedule", c.ID, "err", err)
 						mu.Lock()
@@ -159,13 +163,10 @@ func (s *scheduler) tick(ctx context.Context) (int, error) {
 // process acts on one claimed schedule: every nominal time due at now (up
 // to maxFiresPerClaim) is missed, coalesced, skipped, buffered or started,
 // then one commit records it all and moves the due entry.
-func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, now time.Time) error {
-	rec, err := s.store.Get(ctx, c.Namespace, c.ID)
-	if errors.Is(err, errs.ErrNotFound) {
-		_, err = s.store.Commit(ctx, c.Namespace, c.ID, schedstore.Commit{Claimed: true})
-		return err
-	}
-	if err != nil {
+// rec is the schedule as read after the claim; nil when it was deleted.
+func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, rec *schedstore.Record, now time.Time) error {
+	if rec == nil {
+		_, err := s.store.Commit(ctx, c.Namespace, c.ID, schedstore.Commit{Claimed: true})
 		return err
 	}
 	f := newFirer(s.store, s.starter, rec, now)

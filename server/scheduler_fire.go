@@ -124,6 +124,11 @@ func (f *firer) fire(ctx context.Context, nominal time.Time, wf string, trig run
 	if overlap == schedule.OverlapUnspecified {
 		overlap = f.policy.Overlap
 	}
+	if overlap == schedule.OverlapAllowAll && !f.loaded {
+		// Open runs do not matter: skip reading them (the hot path of
+		// ALLOW_ALL schedules is one read, one start and one commit).
+		return f.start(ctx, nominal, wf, trig)
+	}
 	if err := f.ensure(ctx); err != nil {
 		return schedstore.Execution{}, err
 	}

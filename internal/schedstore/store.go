@@ -241,6 +241,31 @@ func (s *Store) Get(ctx context.Context, ns, id string) (*Record, error) {
 	return decodeRecord(ns, id, h)
 }
 
+// GetMany reads several schedules in one round trip. Missing ones are nil.
+func (s *Store) GetMany(ctx context.Context, cs []Claimed) ([]*Record, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(cs))
+	for i, c := range cs {
+		cmds[i] = pipe.HGetAll(ctx, s.k.sched(s.k.partition(c.Namespace, c.ID), member(c.Namespace, c.ID)))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read schedules: %w", err)
+	}
+	out := make([]*Record, len(cs))
+	for i, c := range cs {
+		h := cmds[i].Val()
+		if len(h) == 0 {
+			continue
+		}
+		r, err := decodeRecord(c.Namespace, c.ID, h)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
 func decodeRecord(ns, id string, h map[string]string) (*Record, error) {
 	r := &Record{Namespace: ns, ID: id, Generation: h["g"], Version: h["v"]}
 	if err := json.Unmarshal([]byte(h["d"]), &r.Def); err != nil {
