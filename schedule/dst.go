@@ -49,8 +49,17 @@ func (z *zone) offsetAt(t int64) int64 {
 	return int64(off)
 }
 
-// wall returns the wall time of instant t.
-func (z *zone) wall(t int64) int64 { return t + z.offsetAt(t) }
+// wallAt returns the wall time of instant t and, when the offset changes
+// later, the instant it changes.
+func (z *zone) wallAt(t int64) (w, segEnd int64, bounded bool) {
+	if z.fixed {
+		return t + z.off, 0, false
+	}
+	tm := time.Unix(t, 0).In(z.loc)
+	_, off := tm.Zone()
+	_, end := tm.ZoneBounds()
+	return t + int64(off), end.Unix(), !end.IsZero()
+}
 
 // next returns the first instant ≥ t at which src fires in z. everyHour
 // makes both instants of an ambiguous wall time fire.

@@ -66,10 +66,28 @@ func zoneErr(path, name string) *Error {
 // Compile validates s and compiles it. Every error is an *Error naming the
 // field path ("cron_expressions[1]: day-of-week") and the reason.
 //
-// A CRON_TZ= or TZ= prefix sets the zone of the whole spec: it must equal
-// TimeZone when that is set, and every prefixed expression must name the same
-// zone. A spec with no parts, or whose parts can never fire between
-// StartTime and EndTime, is an error.
+// Where semantics.md leaves a choice open, Compile decides:
+//   - A CRON_TZ= or TZ= prefix sets the zone of the whole spec: it must equal
+//     TimeZone when that is set, and every prefixed expression must name the
+//     same zone. "Local" is refused: a spec must mean the same on every host.
+//   - 5-field crontab: day-of-month and day-of-week are ORed when both are
+//     restricted; a field is unrestricted when an item is * or ? without a
+//     step (so */2 restricts, as in robfig/cron and Kubernetes).
+//   - Extensions (L, L-n, W, LW, nL, n#k) and ? are accepted in all dialects;
+//     L alone in day-of-week is Saturday (Quartz); nW never leaves the month,
+//     and a day the month lacks (31W in April) does not fire; n#k takes k in 1-5.
+//   - The year field accepts 1970-2199, as do calendars' year ranges.
+//   - Intervals, @every and jitter are whole seconds or finer; Every and
+//     Offset must be whole seconds.
+//   - A fire whose local time falls in a DST gap is shifted forward by the
+//     gap (02:30 → 03:30 EDT), even where Go's time.Date picks the instant
+//     before the gap; see dst.go. Skip calendars match the local time of the
+//     instant that fires.
+//   - A calendar interval's StartDate defaults to the date of StartTime in
+//     the spec's zone, else 1970-01-01.
+//   - A spec with no parts, whose parts can never fire (30 February), or
+//     whose StartTime, EndTime and Skip leave no nominal time, is an error; a
+//     spec of At times that are all past is not (Next just reports none).
 func Compile(s Spec) (*CompiledSpec, error) {
 	c, err := compile(s)
 	if err != nil {
@@ -185,11 +203,16 @@ func compile(s Spec) (*CompiledSpec, *Error) {
 	if len(c.crons)+len(c.intervals)+len(c.calInts)+len(c.at) == 0 {
 		return nil, &Error{Reason: "spec never fires: set cron_expressions, intervals, calendars, calendar_intervals or at"}
 	}
-	from := time.Unix(minYear-1970, 0) // the epoch: Next below starts at StartTime anyway
+	from := time.Unix(-1, 0)
+	if len(c.at) > 0 && c.at[0] <= 0 {
+		from = time.Unix(c.at[0]-1, 0)
+	}
 	if c.hasStart {
 		from = time.Unix(c.start-1, 0)
 	}
-	if len(c.at) == 0 || c.hasStart {
+	// A spec of At times alone may lie in the past; it is valid unless
+	// start_time, end_time or skip leave it nothing.
+	if len(c.at) == 0 || c.hasStart || c.hasEnd || len(c.skip) > 0 {
 		if _, ok := c.Next(from); !ok {
 			path := "skip"
 			if c.hasEnd {
@@ -249,10 +272,11 @@ func (c *CompiledSpec) Next(after time.Time) (time.Time, bool) {
 		if !ok || (c.hasEnd && n > c.end) {
 			return time.Time{}, false
 		}
-		if !c.skipped(n) {
+		skip := c.skipUnit(n)
+		if skip == 0 {
 			return time.Unix(n, 0).UTC(), true
 		}
-		t = n + 1
+		t = n + skip
 	}
 	return time.Time{}, false
 }
@@ -284,18 +308,38 @@ func (c *CompiledSpec) nextUnskipped(t int64) (int64, bool) {
 	return best, found
 }
 
-// skipped reports whether a skip calendar matches instant n's wall time.
-func (c *CompiledSpec) skipped(n int64) bool {
+// skipUnit returns 0 when no skip calendar matches instant n's wall time.
+// Otherwise it returns how far Next may jump: to the end of the second,
+// minute, hour or day that the matching calendar removes entirely (a
+// calendar with every second, minute and hour set removes whole days), but
+// never past a change of UTC offset.
+func (c *CompiledSpec) skipUnit(n int64) int64 {
 	if len(c.skip) == 0 {
-		return false
+		return 0
 	}
-	w := c.zone.wall(n)
+	w, segEnd, bounded := c.zone.wallAt(n)
+	best := int64(0)
 	for _, m := range c.skip {
-		if m.matchWall(w) {
-			return true
+		if !m.matchWall(w) {
+			continue
+		}
+		unit := int64(1)
+		switch {
+		case m.seconds == 1<<60-1 && m.minutes == 1<<60-1 && m.hours == 1<<24-1:
+			unit = secondsPerDay
+		case m.seconds == 1<<60-1 && m.minutes == 1<<60-1:
+			unit = 3600
+		case m.seconds == 1<<60-1:
+			unit = 60
+		}
+		if jump := unit - (w - floorDiv(w, unit)*unit); jump > best {
+			best = jump
 		}
 	}
-	return false
+	if bounded && best > 1 && n+best > segEnd {
+		best = max(segEnd-n, 1)
+	}
+	return best
 }
 
 // Between yields the nominal times in [from, to], ascending, for backfill.

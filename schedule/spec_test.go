@@ -62,6 +62,14 @@ func TestOtherParts(t *testing.T) {
 			Skip: []Calendar{{DayOfWeek: []Range{{Start: 0}, {Start: 6}}, Hour: []Range{{Start: 0, End: 23}}}}},
 			"2026-03-06T17:30:00Z", // Friday 23:15 in Kathmandu
 			[]string{"2026-03-09T00:00:00+05:45"}},
+		{"skip whole days without stepping each second", Spec{CronExpressions: []string{"* * * * * ?"},
+			Skip: []Calendar{{DayOfWeek: []Range{{Start: 6}}, Hour: []Range{{Start: 0, End: 23}}, Minute: []Range{{Start: 0, End: 59}}, Second: []Range{{Start: 0, End: 59}}}}},
+			"2026-03-06T23:59:58Z", // Friday
+			[]string{"2026-03-06T23:59:59Z", "2026-03-08T00:00:00Z", "2026-03-08T00:00:01Z"}},
+		{"skip a whole hour through fall back", Spec{TimeZone: "America/New_York", CronExpressions: []string{"* * * * *"},
+			Skip: []Calendar{{Hour: []Range{{Start: 1}}, Minute: []Range{{Start: 0, End: 59}}, Second: []Range{{Start: 0, End: 59}}}}},
+			"2026-11-01T04:58:00Z", // 00:58 EDT; both 01:xx hours are skipped
+			[]string{"2026-11-01T00:59:00-04:00", "2026-11-01T02:00:00-05:00"}},
 		{"start and end are inclusive", Spec{CronExpressions: []string{"0 * * * *"}, StartTime: mustTime(t, "2026-03-01T05:00:00Z"), EndTime: mustTime(t, "2026-03-01T07:00:00Z")}, after,
 			[]string{"2026-03-01T05:00:00Z", "2026-03-01T06:00:00Z", "2026-03-01T07:00:00Z", "none"}},
 		{"start with a fraction rounds up", Spec{CronExpressions: []string{"* * * * * ?"}, StartTime: mustTime(t, "2026-03-01T05:00:00.2Z")}, after,
