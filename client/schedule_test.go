@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
@@ -35,7 +36,13 @@ func setupSchedules(t *testing.T, grpc bool) *scheduleBundle {
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	// Serve h2c with net/http's own HTTP/2 rather than the handler's h2c
+	// upgrade, so that Close ends every connection and no goroutine leaks.
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	hs.Config.Protocols = new(http.Protocols)
+	hs.Config.Protocols.SetHTTP1(true)
+	hs.Config.Protocols.SetUnencryptedHTTP2(true)
+	hs.Start()
 	c, err := client.Dial(t.Context(), client.Options{Address: hs.URL, Namespace: rb.Namespace, GRPC: grpc})
 	if err != nil {
 		t.Fatalf("Dial: %v", err)

@@ -143,3 +143,20 @@ func formatLocal(t time.Time, loc *time.Location) string {
 	}
 	return t.In(loc).Format("2006-01-02 15:04:05 MST")
 }
+
+// formatDuration prints d without trailing zero units ("1h", "10m", "1h30m"),
+// and whole days as days ("365d").
+func formatDuration(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}

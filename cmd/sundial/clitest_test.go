@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -39,7 +40,13 @@ func setupCLI(t *testing.T) *cliBundle {
 	ctx, cancel := context.WithCancel(context.Background())
 	loops := make(chan error, 1)
 	go func() { loops <- srv.Run(ctx) }()
-	hs := httptest.NewServer(srv.Handler())
+	// net/http's own h2c rather than the handler's upgrade, so that Close
+	// ends every connection.
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	hs.Config.Protocols = new(http.Protocols)
+	hs.Config.Protocols.SetHTTP1(true)
+	hs.Config.Protocols.SetUnencryptedHTTP2(true)
+	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
 		cancel()

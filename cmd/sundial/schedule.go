@@ -164,7 +164,7 @@ func printDescription(out io.Writer, id, ns string, d *client.ScheduleDescriptio
 	if catchup == 0 {
 		catchup = schedule.DefaultCatchupWindow
 	}
-	fmt.Fprintf(w, "Policy:\toverlap %s, catchup window %s, coalesce %t, pause on failure %t\n", overlap, catchup, s.Policy.Coalesce, s.Policy.PauseOnFailure)
+	fmt.Fprintf(w, "Policy:\toverlap %s, catchup window %s, coalesce %t, pause on failure %t\n", overlap, formatDuration(catchup), s.Policy.Coalesce, s.Policy.PauseOnFailure)
 	state := "active"
 	if s.State.Paused {
 		state = "PAUSED"

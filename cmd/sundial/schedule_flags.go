@@ -383,9 +383,9 @@ func specSummary(sp schedule.Spec) string {
 		parts = append(parts, "cron '"+c+"'")
 	}
 	for _, iv := range sp.Intervals {
-		p := "every " + iv.Every.String()
+		p := "every " + formatDuration(iv.Every)
 		if iv.Offset != 0 {
-			p += " offset " + iv.Offset.String()
+			p += " offset " + formatDuration(iv.Offset)
 		}
 		parts = append(parts, p)
 	}
@@ -409,7 +409,7 @@ func specSummary(sp schedule.Spec) string {
 		parts = append(parts, "in "+sp.TimeZone)
 	}
 	if sp.Jitter != 0 {
-		parts = append(parts, "jitter "+sp.Jitter.String())
+		parts = append(parts, "jitter "+formatDuration(sp.Jitter))
 	}
 	if !sp.StartTime.IsZero() {
 		parts = append(parts, "from "+formatTime(sp.StartTime))

@@ -103,7 +103,7 @@ func TestScheduleCreateDescribeDelete(t *testing.T) {
 	}
 
 	text := b.mustRun(t, "schedule", "describe", "nightly")
-	for _, w := range []string{"nightly", "report on task queue reports", "cron '0 2 * * *'", "every 6h0m0s offset 30m0s",
+	for _, w := range []string{"nightly", "report on task queue reports", "cron '0 2 * * *'", "every 6h offset 30m",
 		"in Europe/Paris", "overlap BUFFER_ONE", "Remaining actions:", "team=data", "Recent actions:", "Next action times:"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("describe text lacks %q:\n%s", w, text)
@@ -485,5 +485,17 @@ func TestScheduleFiresAndDescribeShowsCompletedRuns(t *testing.T) {
 	b.runJSON(t, &runs, "workflow", "list", "--schedule-id", "hello", "--status", "completed")
 	if len(runs) < 2 {
 		t.Errorf("workflow list --schedule-id hello --status completed = %d runs, want at least 2", len(runs))
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		365 * 24 * time.Hour: "365d", time.Hour: "1h", 90 * time.Minute: "1h30m", 10 * time.Minute: "10m",
+		30 * time.Second: "30s", 1500 * time.Millisecond: "1.5s", 25 * time.Hour: "25h",
+	} {
+		if got := formatDuration(d); got != want {
+			t.Errorf("formatDuration(%s) = %q, want %q", d, got, want)
+		}
 	}
 }
