@@ -17,6 +17,9 @@ func BenchmarkNext(b *testing.B) {
 		{"leapday", Spec{CronExpressions: []string{"0 0 0 29 2 ?"}}},
 		{"leapday_NewYork", Spec{CronExpressions: []string{"0 0 0 29 2 ?"}, TimeZone: "America/New_York"}},
 		{"year2199_LordHowe", Spec{CronExpressions: []string{"0 0 0 1 1 ? 2199"}, TimeZone: "Australia/Lord_Howe"}},
+		{"leapMonday_NewYork", Spec{CronExpressions: []string{"0 0 0 29 2 MON"}, TimeZone: "America/New_York"}},
+		{"every_second_skip_weekends", Spec{CronExpressions: []string{"* * * * * ?"}, Skip: []Calendar{{DayOfWeek: []Range{{Start: 0}, {Start: 6}},
+			Hour: []Range{{Start: 0, End: 23}}, Minute: []Range{{Start: 0, End: 59}}, Second: []Range{{Start: 0, End: 59}}}}, TimeZone: "Europe/London"}},
 		{"interval", Spec{Intervals: []Interval{{Every: time.Hour, Offset: 15 * time.Minute}}}},
 		{"calendar", Spec{Calendars: []Calendar{{Hour: []Range{{Start: 9}}, DayOfWeek: []Range{{Start: 1, End: 5}}}}, TimeZone: "Europe/London"}},
 		{"calendar_interval", Spec{CalendarIntervals: []CalendarInterval{{Months: 1, TimeOfDay: "09:00", StartDate: "2020-01-31"}}, TimeZone: "Europe/London"}},
@@ -49,6 +52,26 @@ func BenchmarkCompile(b *testing.B) {
 	for b.Loop() {
 		if _, err := Compile(s); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestNextDoesNotAllocate pins the zero-allocation Next for typical specs.
+func TestNextDoesNotAllocate(t *testing.T) {
+	t.Parallel()
+	for _, s := range []Spec{
+		{CronExpressions: []string{"0 */5 * * * ?"}},
+		{CronExpressions: []string{"0 */5 * * * ?"}, TimeZone: "America/New_York"},
+		{CronExpressions: []string{"0 0 12 ? * FRIL"}, TimeZone: "Australia/Lord_Howe"},
+		{CalendarIntervals: []CalendarInterval{{Months: 1}}, Intervals: []Interval{{Every: time.Hour}}, TimeZone: "Europe/London"},
+	} {
+		c, err := Compile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC)
+		if n := testing.AllocsPerRun(100, func() { after, _ = c.Next(after) }); n != 0 {
+			t.Errorf("%s: %v allocations per Next", Summary(s), n)
 		}
 	}
 }

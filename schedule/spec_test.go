@@ -271,3 +271,26 @@ func TestSpecNormalised(t *testing.T) {
 		t.Errorf("Compile modified its input")
 	}
 }
+
+func TestNextExtremes(t *testing.T) {
+	t.Parallel()
+	specs := []Spec{
+		cron("America/New_York", "0 30 2 * * ?"),
+		cron("Pacific/Apia", "0 0 0 29 2 ?"),
+		cron("Australia/Lord_Howe", "0 0 12 ? * FRIL 2199"),
+		{Intervals: []Interval{{Every: 7 * time.Second}}},
+		{TimeZone: "Europe/London", CalendarIntervals: []CalendarInterval{{Years: 3, StartDate: "2000-02-29"}}},
+		{TimeZone: "Asia/Kathmandu", Calendars: []Calendar{{DayOfWeek: []Range{{Start: 1}}}}, Skip: []Calendar{{Month: []Range{{Start: 1}}}}},
+	}
+	for _, after := range []time.Time{{}, time.Date(1899, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)} {
+		for _, s := range specs {
+			c, err := Compile(s)
+			if err != nil {
+				t.Fatalf("%+v: %v", s, err)
+			}
+			if n, ok := c.Next(after); ok && !n.After(after) {
+				t.Errorf("%s: Next(%v) = %v", Summary(s), after, n)
+			}
+		}
+	}
+}
