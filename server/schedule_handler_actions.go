@@ -52,7 +52,7 @@ func (h *scheduleHandler) TriggerSchedule(ctx context.Context, req *connect.Requ
 	}
 	now := h.clock.Now()
 	nominal := now.UTC().Truncate(time.Second)
-	f := newFirer(h.store, h.starter, rec, now)
+	f := newFirer(h.store, h.starter, h.clock, rec)
 	e, err := f.fire(ctx, nominal, manualWorkflowID(rec, nominal, seq), runs.TriggerManual, overlap)
 	if err != nil {
 		return nil, toConnect(err)
@@ -90,7 +90,7 @@ func (h *scheduleHandler) BackfillSchedule(ctx context.Context, req *connect.Req
 		return nil, toConnect(err)
 	}
 	var total int64
-	f := newFirer(h.store, h.starter, rec, h.clock.Now())
+	f := newFirer(h.store, h.starter, h.clock, rec)
 	flush := func() error {
 		if len(f.c.Executions) == 0 {
 			return nil
@@ -98,7 +98,7 @@ func (h *scheduleHandler) BackfillSchedule(ctx context.Context, req *connect.Req
 		if _, err := h.store.Commit(ctx, ns, rec.ID, f.c); err != nil {
 			return err
 		}
-		f = newFirer(h.store, h.starter, rec, h.clock.Now())
+		f = newFirer(h.store, h.starter, h.clock, rec)
 		return nil
 	}
 	for i, ts := range times {

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/sundial-dev/sundial/internal/clock"
 	"github.com/sundial-dev/sundial/internal/errs"
 	"github.com/sundial-dev/sundial/internal/runs"
@@ -113,51 +111,76 @@ func (s *scheduler) earliest(ctx context.Context) (time.Time, bool, error) {
 }
 
 // tick runs one pass: it claims and processes every fire due at the
-// clock's current time, partition by partition, and returns how many
-// claims it processed.
+// clock's current time, all partitions at once (fireWorkers fires at a
+// time in total), and returns how many claims it processed. The first
+// error is returned after the pass; failed fires stay claimed and are
+// retried once their lease ends.
 func (s *scheduler) tick(ctx context.Context) (int, error) {
-	total := 0
 	var (
 		mu     sync.Mutex
 		errOut error
+		total  int
+		wg     sync.WaitGroup
 	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if errOut == nil {
+			errOut = err
+		}
+	}
+	sem := make(chan struct{}, fireWorkers)
 	n := s.store.Partitions()
 	for i := range n {
 		p := (s.first + i) % n
-		for {
-			now := s.clock.Now()
-			claimed, err := s.store.Claim(ctx, p, now, claimLease, claimBatch)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := s.drainPartition(ctx, p, sem, fail)
 			if err != nil {
-				return total, err
+				fail(err)
 			}
-			recs, err := s.store.GetMany(ctx, claimed)
-			if err != nil {
-				return total, err
-			}
-			g, gctx := errgroup.WithContext(ctx)
-			g.SetLimit(fireWorkers)
-			for i, c := range claimed {
-				g.Go(func() error {
-					if err := s.process(gctx, c, recs[i], now); err != nil {
-						// The claim stays in flight and is retried after its lease.
-						s.log.Warn("fire failed; will retry", "namespace", c.Namespace, "schedule", c.ID, "err", err)
-						mu.Lock()
-						if errOut == nil {
-							errOut = err
-						}
-						mu.Unlock()
-					}
-					return nil
-				})
-			}
-			_ = g.Wait()
-			total += len(claimed)
-			if len(claimed) < claimBatch {
-				break
-			}
+			mu.Lock()
+			total += got
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return total, errOut
+}
+
+// drainPartition claims and processes partition p's due fires until a
+// claim comes back short.
+func (s *scheduler) drainPartition(ctx context.Context, p int, sem chan struct{}, fail func(error)) (int, error) {
+	total := 0
+	for {
+		now := s.clock.Now()
+		claimed, err := s.store.Claim(ctx, p, now, claimLease, claimBatch)
+		if err != nil {
+			return total, err
+		}
+		recs, err := s.store.GetMany(ctx, claimed)
+		if err != nil {
+			return total, err
+		}
+		var wg sync.WaitGroup
+		for i, c := range claimed {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if err := s.process(ctx, c, recs[i], now); err != nil {
+					s.log.Warn("fire failed; will retry", "namespace", c.Namespace, "schedule", c.ID, "err", err)
+					fail(err)
+				}
+			}()
+		}
+		wg.Wait()
+		total += len(claimed)
+		if len(claimed) < claimBatch {
+			return total, nil
 		}
 	}
-	return total, errOut
 }
 
 // process acts on one claimed schedule: every nominal time due at now (up
@@ -169,7 +192,7 @@ func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, rec *sche
 		_, err := s.store.Commit(ctx, c.Namespace, c.ID, schedstore.Commit{Claimed: true})
 		return err
 	}
-	f := newFirer(s.store, s.starter, rec, now)
+	f := newFirer(s.store, s.starter, s.clock, rec)
 	f.c.Claimed, f.c.ExpectGeneration, f.c.ExpectNext = true, rec.Generation, rec.Next
 	spec, err := compileSpec(rec.Def.Spec)
 	if err != nil {
@@ -242,7 +265,7 @@ func (s *scheduler) onClosed(ctx context.Context, ev runs.Closed) error {
 		}
 		rec.State = st
 	}
-	f := newFirer(s.store, s.starter, rec, s.clock.Now())
+	f := newFirer(s.store, s.starter, s.clock, rec)
 	if err := f.ensure(ctx); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/sundial-dev/sundial/internal/clock"
 	"github.com/sundial-dev/sundial/internal/runs"
 	"github.com/sundial-dev/sundial/internal/schedstore"
 	"github.com/sundial-dev/sundial/schedule"
@@ -39,6 +40,9 @@ type firer struct {
 	rec     *schedstore.Record
 	policy  schedule.Policy
 	now     time.Time
+	// clock stamps enqueue times (an action's actual time is when its
+	// start returned).
+	clock clock.Clock
 	load    func(ctx context.Context) (map[string]string, []schedstore.Buffered, []string, error)
 
 	loaded    bool
@@ -51,9 +55,9 @@ type firer struct {
 	started int64 // scheduled starts, for remaining actions
 }
 
-func newFirer(st *schedstore.Store, starter runs.Starter, rec *schedstore.Record, now time.Time) *firer {
+func newFirer(st *schedstore.Store, starter runs.Starter, clk clock.Clock, rec *schedstore.Record) *firer {
 	return &firer{
-		starter: starter, rec: rec, policy: rec.Def.Policy.WithDefaults(), now: now,
+		starter: starter, rec: rec, policy: rec.Def.Policy.WithDefaults(), now: clk.Now(), clock: clk,
 		load: func(ctx context.Context) (map[string]string, []schedstore.Buffered, []string, error) {
 			r, err := st.Running(ctx, rec.Namespace, rec.ID)
 			if err != nil {
@@ -228,10 +232,11 @@ func (f *firer) start(ctx context.Context, nominal time.Time, wf string, trig ru
 		f.c.AddRunning = map[string]string{}
 	}
 	f.c.AddRunning[wf] = res.RunID
-	f.c.Recent = append(f.c.Recent, schedstore.Action{Nominal: nominal, Actual: f.now, WorkflowID: wf, RunID: res.RunID})
+	enqueued := f.clock.Now()
+	f.c.Recent = append(f.c.Recent, schedstore.Action{Nominal: nominal, Actual: enqueued, WorkflowID: wf, RunID: res.RunID})
 	f.c.Inc[schedstore.CountActions]++
 	if trig == runs.TriggerScheduled {
 		f.started++
 	}
-	return f.record(schedstore.Execution{Nominal: nominal, WorkflowID: wf, RunID: res.RunID, Outcome: schedstore.OutcomeStarted, Trigger: int(trig)}), nil
+	return f.record(schedstore.Execution{Nominal: nominal, Actual: enqueued, WorkflowID: wf, RunID: res.RunID, Outcome: schedstore.OutcomeStarted, Trigger: int(trig)}), nil
 }

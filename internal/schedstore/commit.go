@@ -38,7 +38,6 @@ type Execution struct {
 }
 
 type storedExecution struct {
-	ID         string  `json:"id"`
 	ScheduleID string  `json:"s"`
 	Nominal    int64   `json:"n"`
 	ActualMs   int64   `json:"a"`
@@ -53,7 +52,7 @@ type storedExecution struct {
 // equal nominal times sort by id.
 func (e Execution) encode() string {
 	b, _ := json.Marshal(storedExecution{
-		ID: e.ID, ScheduleID: e.ScheduleID, Nominal: e.Nominal.Unix(), ActualMs: e.Actual.UnixMilli(),
+		ScheduleID: e.ScheduleID, Nominal: e.Nominal.Unix(), ActualMs: e.Actual.UnixMilli(),
 		WorkflowID: e.WorkflowID, RunID: e.RunID, Outcome: e.Outcome, Reason: e.Reason, Trigger: e.Trigger,
 	})
 	return e.ID + " " + string(b)
@@ -72,7 +71,7 @@ func decodeExecution(member string) (Execution, error) {
 		return Execution{}, fmt.Errorf("decode execution record: %w", err)
 	}
 	return Execution{
-		ID: s.ID, ScheduleID: s.ScheduleID, Nominal: time.Unix(s.Nominal, 0).UTC(), Actual: time.UnixMilli(s.ActualMs).UTC(),
+		ID: member[:i], ScheduleID: s.ScheduleID, Nominal: time.Unix(s.Nominal, 0).UTC(), Actual: time.UnixMilli(s.ActualMs).UTC(),
 		WorkflowID: s.WorkflowID, RunID: s.RunID, Outcome: s.Outcome, Reason: s.Reason, Trigger: s.Trigger,
 	}, nil
 }

@@ -119,8 +119,8 @@ type ExecQuery struct {
 	Cursor string
 }
 
-// execFetch is how many records Executions reads per source per round.
-const execFetch = 500
+// defaultExecFetch is how many records Executions reads per source per call.
+const defaultExecFetch = 500
 
 type execKey struct {
 	score int64
@@ -184,7 +184,7 @@ func (s *Store) Executions(ctx context.Context, q ExecQuery) ([]Execution, strin
 	var all []item
 	var bound *execKey // the earliest "last fetched" key among truncated sources
 	for _, src := range srcs {
-		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(execFetch)}
+		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(s.execFetch)}
 		var zs []redis.Z
 		var err error
 		if q.Ascending {
@@ -211,7 +211,7 @@ func (s *Store) Executions(ctx context.Context, q ExecQuery) ([]Execution, strin
 			}
 			all = append(all, item{k: k, e: e})
 		}
-		if len(zs) == execFetch {
+		if len(zs) == s.execFetch {
 			last := zs[len(zs)-1]
 			m, _ := last.Member.(string)
 			id, _, _ := strings.Cut(m, " ")

@@ -21,11 +21,12 @@ import (
 // Retention limits for execution records.
 const (
 	// ExecutionsPerSchedule is how many execution records are kept per
-	// schedule (the ones with the latest nominal times).
-	ExecutionsPerSchedule = 1000
+	// schedule (the ones with the latest nominal times). Records cost about
+	// 200 bytes each, twice (per schedule and per namespace).
+	ExecutionsPerSchedule = 100
 	// ExecutionsPerPartition is how many records of one namespace are kept
 	// in each partition's namespace-wide index.
-	ExecutionsPerPartition = 20000
+	ExecutionsPerPartition = 10000
 	// RecentActions is how many recent actions Describe shows.
 	RecentActions = 10
 )
@@ -34,6 +35,8 @@ const (
 type Store struct {
 	rdb redis.UniversalClient
 	k   keys
+	// execFetch is how many records Executions reads per source per call.
+	execFetch int
 }
 
 // New returns a store on rdb whose keys start with prefix and whose due
@@ -42,7 +45,7 @@ func New(rdb redis.UniversalClient, prefix string, partitions int) *Store {
 	if partitions < 1 {
 		partitions = 1
 	}
-	return &Store{rdb: rdb, k: keys{prefix: prefix, partitions: partitions}}
+	return &Store{rdb: rdb, k: keys{prefix: prefix, partitions: partitions}, execFetch: defaultExecFetch}
 }
 
 // Partitions returns the number of partitions.

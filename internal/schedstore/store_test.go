@@ -130,13 +130,13 @@ func TestStoreExecutionsPaging(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b *testBundle) {
 		ctx := context.Background()
-		const per = 700 // more than execFetch, so merging must respect truncated sources
+		const per = ExecutionsPerSchedule // with 3 schedules, more than execFetch per source, so merging must respect truncated sources
 		for s := range 3 {
 			id := fmt.Sprintf("s%d", s)
 			b.create(t, id, t0)
-			for chunk := 0; chunk < per; chunk += 100 {
+			for chunk := 0; chunk < per; chunk += 50 {
 				var ex []Execution
-				for i := chunk; i < chunk+100; i++ {
+				for i := chunk; i < chunk+50; i++ {
 					ex = append(ex, Execution{ID: fmt.Sprintf("%s-%04d", id, i), ScheduleID: id, Nominal: t0.Add(time.Duration(i*3+s) * time.Second), Outcome: Outcome(1 + i%3)})
 				}
 				if _, err := b.store.Commit(ctx, b.ns, id, Commit{Executions: ex}); err != nil {
