@@ -43,7 +43,7 @@ type firer struct {
 	// clock stamps enqueue times (an action's actual time is when its
 	// start returned).
 	clock clock.Clock
-	load    func(ctx context.Context) (map[string]string, []schedstore.Buffered, []string, error)
+	load  func(ctx context.Context) (map[string]string, []schedstore.Buffered, []string, error)
 
 	loaded    bool
 	running   map[string]string
