@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -120,6 +123,9 @@ func buildSpec(m *Main, o specNextOptions) (schedule.Spec, error) {
 		if err := json.Unmarshal(b, &spec); err != nil {
 			return spec, usageErrorf("--spec %s: invalid JSON spec: %v", o.specFile, err)
 		}
+		if err := checkSpecFields(b); err != nil {
+			return spec, usageErrorf("--spec %s: %v", o.specFile, err)
+		}
 	}
 	spec.CronExpressions = append(spec.CronExpressions, o.crons...)
 	if len(o.offsets) > len(o.intervals) {
@@ -149,6 +155,32 @@ func buildSpec(m *Main, o specNextOptions) (schedule.Spec, error) {
 		spec.TimeZone = o.tz
 	}
 	return spec, nil
+}
+
+// checkSpecFields rejects top-level keys that are not Spec fields, such as
+// protojson's camelCase names, which would otherwise be ignored silently.
+func checkSpecFields(b []byte) error {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	st := reflect.TypeFor[schedule.Spec]()
+	for i := range st.NumField() {
+		name, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ",")
+		known[name] = true
+	}
+	for k := range keys {
+		if !known[k] {
+			names := make([]string, 0, len(known))
+			for n := range known {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("unknown field %q (spec fields are %s)", k, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 // writeTimesJSON prints {"times": ["RFC 3339 UTC", ...]}: a stable format

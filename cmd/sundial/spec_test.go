@@ -106,28 +106,33 @@ func TestSpecNextTable(t *testing.T) {
 func TestSpecNextErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name string
-		args []string
-		want string
+		name  string
+		args  []string
+		want  string
+		stdin string // for --spec -
 	}{
-		{"invalid cron", []string{"--cron", "0 0 0 ? * 8"}, "cron_expressions[0]: day-of-week: 8 is out of range 0-7"},
-		{"never fires", []string{"--cron", "0 0 0 30 2 ?"}, "can never fire"},
-		{"unknown zone", []string{"--cron", "@daily", "--tz", "Mars/Olympus"}, `time_zone: unknown time zone "Mars/Olympus"`},
-		{"bad interval", []string{"--interval", "often"}, `--interval: "often" is not a duration`},
-		{"offset without interval", []string{"--offset", "5m"}, "--offset given 1 times but --interval only 0"},
-		{"offset too large", []string{"--interval", "1h", "--offset", "2h"}, "intervals[0].offset"},
-		{"bad at", []string{"--at", "tomorrow"}, `--at: "tomorrow" is not an RFC 3339 time`},
-		{"bad after", []string{"--cron", "@daily", "--after", "2026-03-01"}, "--after"},
-		{"bad output", []string{"--cron", "@daily", "--output", "yaml"}, "--output must be table or json"},
-		{"bad count", []string{"--cron", "@daily", "--count", "0"}, "--count must be between 1 and 10000"},
-		{"empty spec", nil, "spec never fires"},
-		{"missing spec file", []string{"--spec", "/nonexistent/spec.json"}, "--spec"},
-		{"unknown flag", []string{"--crон", "x"}, "unknown flag"},
-		{"stray argument", []string{"--cron", "@daily", "extra"}, "unknown command"},
+		{"invalid cron", []string{"--cron", "0 0 0 ? * 8"}, "cron_expressions[0]: day-of-week: 8 is out of range 0-7", ""},
+		{"never fires", []string{"--cron", "0 0 0 30 2 ?"}, "can never fire", ""},
+		{"unknown zone", []string{"--cron", "@daily", "--tz", "Mars/Olympus"}, `time_zone: unknown time zone "Mars/Olympus"`, ""},
+		{"bad interval", []string{"--interval", "often"}, `--interval: "often" is not a duration`, ""},
+		{"offset without interval", []string{"--offset", "5m"}, "--offset given 1 times but --interval only 0", ""},
+		{"offset too large", []string{"--interval", "1h", "--offset", "2h"}, "intervals[0].offset", ""},
+		{"bad at", []string{"--at", "tomorrow"}, `--at: "tomorrow" is not an RFC 3339 time`, ""},
+		{"bad after", []string{"--cron", "@daily", "--after", "2026-03-01"}, "--after", ""},
+		{"bad output", []string{"--cron", "@daily", "--output", "yaml"}, "--output must be table or json", ""},
+		{"bad count", []string{"--cron", "@daily", "--count", "0"}, "--count must be between 1 and 10000", ""},
+		{"empty spec", nil, "spec never fires", ""},
+		{"camelCase spec field", []string{"--spec", "-"}, `unknown field "cronExpressions" (spec fields are at, calendar_intervals, calendars, cron_expressions, end_time, intervals, jitter, skip, start_time, time_zone)`,
+			`{"cronExpressions":["@daily"]}`},
+		{"bad duration in spec file", []string{"--spec", "-"}, `invalid duration "soon"`, `{"jitter":"soon"}`},
+		{"spec file not JSON", []string{"--spec", "-"}, "invalid JSON spec", `cron: "@daily"`},
+		{"missing spec file", []string{"--spec", "/nonexistent/spec.json"}, "--spec", ""},
+		{"unknown flag", []string{"--crон", "x"}, "unknown flag", ""},
+		{"stray argument", []string{"--cron", "@daily", "extra"}, "unknown command", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out, _, err := runSpec(t, "", tc.args...)
+			out, _, err := runSpec(t, tc.stdin, tc.args...)
 			if err == nil {
 				t.Fatalf("no error; output:\n%s", out)
 			}
