@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -31,6 +32,9 @@ type runsComponent struct {
 	// replica left pending (wall time: it measures Redis idle times).
 	lastReclaim time.Time
 }
+
+// compressMinBytes is the smallest response the runs services compress.
+const compressMinBytes = 4 << 10
 
 func newRunsComponent(cfg *Config) (*runsComponent, error) {
 	st, err := runstore.New(runstore.Options{
@@ -88,6 +92,9 @@ func (c *runsComponent) starter() runs.Starter { return validatingStarter{c.stor
 func (c *runsComponent) setClosedHandler(h runs.ClosedHandler) { c.onClosed = h }
 
 func (c *runsComponent) mount(mux *http.ServeMux, opts []connect.HandlerOption) {
+	// Task and run messages are small and on the hot path: compressing them
+	// costs more CPU than it saves bytes.
+	opts = append(slices.Clip(opts), connect.WithCompressMinBytes(compressMinBytes))
 	mux.Handle(sundialv1connect.NewWorkflowServiceHandler(&workflowHandler{c: c}, opts...))
 	mux.Handle(sundialv1connect.NewWorkerServiceHandler(&workerHandler{c: c}, opts...))
 }

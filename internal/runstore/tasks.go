@@ -144,7 +144,7 @@ func staleError(ref TaskRef, res []any) error {
 	if runs.Status(st).Closed() {
 		return errs.FailedPrecondition("attempt %d of run %s is no longer current: the run is %s", ref.Attempt, ref.RunID, runs.Status(st))
 	}
-	return errs.FailedPrecondition("attempt %d of run %s is no longer current (the run is %s at attempt %d; its lease lapsed and it was redelivered)", ref.Attempt, ref.RunID, runs.Status(st), att)
+	return errs.FailedPrecondition("attempt %d of run %s is no longer current (the run is %s at attempt %d: the attempt ended, or its lease lapsed and the run was redelivered)", ref.Attempt, ref.RunID, runs.Status(st), att)
 }
 
 func (s *Store) taskKeys(ref TaskRef) (int, []string) {
