@@ -158,9 +158,10 @@ type ScheduleTriggerOptions struct {
 
 // ScheduleTriggerResult says what a trigger did.
 type ScheduleTriggerResult struct {
-	// WorkflowID and RunID name the run started; empty when none was.
+	// WorkflowID is the workflow id of the run started; empty when none was.
 	WorkflowID string `json:"workflow_id,omitempty"`
-	RunID      string `json:"run_id,omitempty"`
+	// RunID is the run's id.
+	RunID string `json:"run_id,omitempty"`
 	// Outcome is STARTED, or why no run started (SKIPPED_OVERLAP, BUFFERED...).
 	Outcome ScheduleExecutionOutcome `json:"outcome"`
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,8 +166,8 @@ func TestScheduleErrors(t *testing.T) {
 	bad.Spec.Intervals[0].Every = 500 * time.Millisecond
 	_, err = b.sc.Create(ctx, bad)
 	var ce2 *client.Error
-	if !errors.Is(err, client.ErrInvalidArgument) || !errors.As(err, &ce2) || ce2.Field == "" {
-		t.Errorf("sub-second interval: %v, want ErrInvalidArgument naming the field", err)
+	if !errors.Is(err, client.ErrInvalidArgument) || !errors.As(err, &ce2) || !strings.HasPrefix(ce2.Field, "schedule.spec.intervals[0]") {
+		t.Errorf("sub-second interval: %v, want ErrInvalidArgument naming schedule.spec.intervals[0]", err)
 	}
 
 	bad = hourly("bad")

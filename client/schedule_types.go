@@ -48,8 +48,10 @@ type ScheduleInfo struct {
 
 // ScheduleWorkflowExecution names a run a schedule started.
 type ScheduleWorkflowExecution struct {
+	// WorkflowID is the run's workflow id, "<base>-<nominal time>".
 	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
+	// RunID is the run's id.
+	RunID string `json:"run_id"`
 }
 
 // ScheduleActionResult is one action a schedule took.
@@ -58,9 +60,10 @@ type ScheduleActionResult struct {
 	ScheduleTime time.Time
 	// ActualTime is when the action was taken.
 	ActualTime time.Time
-	// WorkflowID and RunID name the run started.
+	// WorkflowID is the workflow id of the run started.
 	WorkflowID string
-	RunID      string
+	// RunID is the run's id.
+	RunID string
 	// Status is the run's status when the schedule was described.
 	Status WorkflowStatus
 }
@@ -185,9 +188,10 @@ type ScheduleExecution struct {
 	NominalTime time.Time `json:"nominal_time"`
 	// ActualTime is when the fire was handled.
 	ActualTime time.Time `json:"actual_time"`
-	// WorkflowID and RunID name the run started, if any.
+	// WorkflowID is the workflow id of the run started, if any.
 	WorkflowID string `json:"workflow_id,omitempty"`
-	RunID      string `json:"run_id,omitempty"`
+	// RunID is the run's id.
+	RunID string `json:"run_id,omitempty"`
 	// Outcome is how the fire ended.
 	Outcome ScheduleExecutionOutcome `json:"outcome"`
 	// Reason explains a skip, miss or failure.

@@ -499,3 +499,34 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleCreateCalendarsAtSkip(t *testing.T) {
+	t.Parallel()
+	b := setupCLI(t)
+	b.mustRun(t, "schedule", "create", "cal", "--workflow-type", "w", "--task-queue", "q", "--tz", "UTC",
+		"--calendar", `{"hour":[{"start":9}],"day_of_week":[{"start":1,"end":5}],"comment":"weekdays at nine"}`,
+		"--skip", `{"hour":[{"start":9}],"day_of_month":[{"start":25}],"month":[{"start":12}]}`,
+		"--at", "2030-06-01T12:00:00Z", "--end", "2031-01-01")
+	sp := b.describe(t, "cal").Schedule.Spec
+	if len(sp.Calendars) != 1 || sp.Calendars[0].Comment != "weekdays at nine" || len(sp.Calendars[0].DayOfWeek) != 1 || sp.Calendars[0].DayOfWeek[0].End != 5 {
+		t.Errorf("calendars = %+v", sp.Calendars)
+	}
+	if len(sp.Skip) != 1 || len(sp.Skip[0].Month) != 1 || sp.Skip[0].Month[0].Start != 12 {
+		t.Errorf("skip = %+v", sp.Skip)
+	}
+	if len(sp.At) != 1 || !sp.At[0].Equal(time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("at = %v", sp.At)
+	}
+	if !sp.EndTime.Equal(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("end = %v", sp.EndTime)
+	}
+	// 2030-12-25 is a Wednesday: skipped; the 24th and 26th are not.
+	var res struct {
+		NextActionTimes []time.Time `json:"next_action_times"`
+	}
+	b.runJSON(t, &res, "schedule", "next", "cal", "--after", "2030-12-24T00:00:00Z", "--count", "2")
+	want := []time.Time{time.Date(2030, 12, 24, 9, 0, 0, 0, time.UTC), time.Date(2030, 12, 26, 9, 0, 0, 0, time.UTC)}
+	if !slices.EqualFunc(res.NextActionTimes, want, time.Time.Equal) {
+		t.Errorf("next = %v, want %v", res.NextActionTimes, want)
+	}
+}
