@@ -73,7 +73,7 @@ func (h *scheduleHandler) CreateSchedule(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	h.sched.notify()
+	h.sched.notify(due)
 	return connect.NewResponse(&pb.CreateScheduleResponse{ConflictToken: tok}), nil
 }
 
@@ -232,7 +232,7 @@ func (h *scheduleHandler) UpdateSchedule(ctx context.Context, req *connect.Reque
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	h.sched.notify()
+	h.sched.notify(due)
 	return connect.NewResponse(&pb.UpdateScheduleResponse{ConflictToken: tok}), nil
 }
 
@@ -276,7 +276,7 @@ func (h *scheduleHandler) setPaused(ctx context.Context, ns, id string, paused b
 			continue // changed under us: read again
 		}
 		if err == nil && !paused {
-			h.sched.notify()
+			h.sched.notify(mu.Due)
 		}
 		return err == nil, err
 	}

@@ -57,8 +57,12 @@ func newScheduler(cfg *Config, st *schedstore.Store, starter runs.Starter) *sche
 	}
 }
 
-// notify wakes the loop early (a schedule was created or changed).
-func (s *scheduler) notify() {
+// notify wakes the loop early when a schedule was created or changed with
+// a due time sooner than the next poll; later ones are found by polling.
+func (s *scheduler) notify(due time.Time) {
+	if due.IsZero() || due.After(s.clock.Now().Add(s.poll)) {
+		return
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:

@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/net/http2"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
+	"github.com/sundial-dev/sundial/internal/gen/sundial/v1/sundialv1connect"
+	"github.com/sundial-dev/sundial/internal/schedstore"
+	"github.com/sundial-dev/sundial/server"
+)
+
+func init() {
+	register("create", "CreateSchedule latency, open loop at --rate for --duration", benchCreate)
+	register("fire", "fires/s, fire lag, Redis bytes and RSS with --schedules stored", benchFire)
+}
+
+// schedEnv is a server to benchmark: in-process on a fresh key prefix, or
+// a running one on a loopback address.
+type schedEnv struct {
+	addr       string
+	prefix     string
+	partitions int
+	rdb        *redis.Client
+	owned      bool
+	cancel     context.CancelFunc
+	done       chan error
+	client     sundialv1connect.ScheduleServiceClient
+}
+
+func benchRandomID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partitions int) (*schedEnv, error) {
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url %q: %w", redisURL, err)
+	}
+	if h, _, _ := net.SplitHostPort(opts.Addr); !isLoopback(h) {
+		return nil, fmt.Errorf("--redis-url must be a loopback address, got %s", opts.Addr)
+	}
+	opts.PoolSize = max(opts.PoolSize, 256)
+	rdb := redis.NewClient(opts)
+	pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+	defer pcancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("redis at %s does not answer (start redis-server or set --redis-url): %w", redisURL, err)
+	}
+	env := &schedEnv{rdb: rdb, prefix: prefix, partitions: partitions, done: make(chan error, 1)}
+	if address != "" {
+		u, err := url.Parse(address)
+		if err != nil || !isLoopback(u.Hostname()) {
+			_ = rdb.Close()
+			return nil, fmt.Errorf("--address must be an http:// URL on a loopback address, got %q", address)
+		}
+		env.addr = address
+	} else {
+		env.owned = true
+		env.prefix = "sdbench-" + benchRandomID()
+		srv, err := server.New(server.Config{Redis: rdb, KeyPrefix: env.prefix, Partitions: partitions,
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
+		if err != nil {
+			_ = rdb.Close()
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			_ = rdb.Close()
+			return nil, err
+		}
+		env.addr = "http://" + ln.Addr().String()
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		env.cancel = cancel
+		go func() { env.done <- srv.Serve(sctx, ln) }()
+	}
+	// h2c: one multiplexed connection, as gRPC clients use.
+	hc := &http.Client{Transport: &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}, Timeout: 30 * time.Second}
+	env.client = sundialv1connect.NewScheduleServiceClient(hc, env.addr)
+	return env, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// close stops an in-process server and deletes its keys.
+func (e *schedEnv) close() {
+	if e.owned {
+		e.cancel()
+		<-e.done
+		deleteKeys(e.rdb, e.prefix+":*")
+	}
+	_ = e.rdb.Close()
+}
+
+func deleteKeys(rdb *redis.Client, pattern string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	it := rdb.Scan(ctx, 0, pattern, 5000).Iterator()
+	var batch []string
+	for it.Next(ctx) {
+		if batch = append(batch, it.Val()); len(batch) == 1000 {
+			rdb.Unlink(ctx, batch...)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		rdb.Unlink(ctx, batch...)
+	}
+}
+
+// latencies summarises durations.
+type latencies []time.Duration
+
+func (l latencies) String() string {
+	if len(l) == 0 {
+		return "no samples"
+	}
+	s := slices.Clone(l)
+	slices.Sort(s)
+	q := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	r := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
+	return fmt.Sprintf("n=%d p50=%s p90=%s p99=%s max=%s", len(s), r(q(0.50)), r(q(0.90)), r(q(0.99)), r(s[len(s)-1]))
+}
+
+func benchSchedule(every time.Duration, offset time.Duration) *pb.Schedule {
+	return &pb.Schedule{
+		Spec:   &pb.ScheduleSpec{Intervals: []*pb.IntervalSpec{{Every: durationpb.New(every), Offset: durationpb.New(offset)}}},
+		Action: &pb.StartWorkflowAction{WorkflowType: "bench.Workflow", TaskQueue: "bench-queue"},
+		Policy: &pb.SchedulePolicy{Overlap: pb.OverlapPolicy_OVERLAP_POLICY_ALLOW_ALL},
+		Tags:   map[string]string{"bench": "yes"},
+	}
+}
+
+func benchCreate(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("create", flag.ContinueOnError)
+	redisURL := fs.String("redis-url", runsEnvOr("SUNDIAL_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis (loopback) for the in-process server")
+	address := fs.String("address", "", "benchmark a running server at this loopback URL instead (http://127.0.0.1:7233)")
+	rate := fs.Int("rate", 1000, "creates per second, open loop")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send")
+	partitions := fs.Int("partitions", 16, "partitions of the in-process server")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *rate < 1 || *rate > 20000 || *duration <= 0 || *duration > 10*time.Minute {
+		return errors.New("--rate must be 1-20000 and --duration at most 10m")
+	}
+	env, err := startSchedEnv(ctx, *redisURL, *address, "", *partitions)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	ns := "bench-" + benchRandomID()
+	fmt.Fprintf(out, "sundial create: server %s (prefix %q), namespace %s, %d creates/s for %s, open loop\n", env.addr, env.prefix, ns, *rate, *duration)
+	// Warm up the connection and the scripts.
+	for i := range 50 {
+		_, _ = env.client.CreateSchedule(ctx, connect.NewRequest(&pb.CreateScheduleRequest{Namespace: ns, ScheduleId: "warm-" + strconv.Itoa(i), Schedule: benchSchedule(24*time.Hour, 0)}))
+	}
+	total := int(float64(*rate) * duration.Seconds())
+	lats := make([]time.Duration, total)
+	var failed, dropped atomic.Int64
+	var inflight atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range total {
+		at := start.Add(time.Duration(float64(i) / float64(*rate) * float64(time.Second)))
+		if d := time.Until(at); d > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d):
+			}
+		}
+		if inflight.Load() > 5000 {
+			dropped.Add(1)
+			lats[i] = -1
+			continue
+		}
+		inflight.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer inflight.Add(-1)
+			_, err := env.client.CreateSchedule(ctx, connect.NewRequest(&pb.CreateScheduleRequest{Namespace: ns, ScheduleId: "s-" + strconv.Itoa(i), Schedule: benchSchedule(24*time.Hour, time.Duration(i%86400)*time.Second)}))
+			// Latency from the intended send time, so a stalled sender
+			// does not hide queueing (no coordinated omission).
+			lats[i] = time.Since(at)
+			if err != nil {
+				failed.Add(1)
+				lats[i] = -1
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var ok latencies
+	for _, l := range lats {
+		if l >= 0 {
+			ok = append(ok, l)
+		}
+	}
+	fmt.Fprintf(out, "sent %d in %s (%.0f/s); failed %d, dropped (over 5000 in flight) %d\n", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), failed.Load(), dropped.Load())
+	fmt.Fprintf(out, "CreateSchedule latency: %s\n", ok)
+	return nil
+}
+
+// rss returns this process's resident set size in bytes (Linux).
+func rss() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func heapInuse() uint64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// createMany creates schedules [from, to) with workers concurrent calls.
+func createMany(ctx context.Context, env *schedEnv, ns string, from, to, workers int, every time.Duration) error {
+	var next atomic.Int64
+	next.Store(int64(from))
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	secs := int(every / time.Second)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= to || ctx.Err() != nil {
+					return
+				}
+				// Offsets spread the fires evenly over the interval.
+				s := benchSchedule(every, time.Duration(i%secs)*time.Second)
+				if _, err := env.client.CreateSchedule(ctx, connect.NewRequest(&pb.CreateScheduleRequest{Namespace: ns, ScheduleId: fmt.Sprintf("s-%07d", i), Schedule: s})); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+func benchFire(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("fire", flag.ContinueOnError)
+	redisURL := fs.String("redis-url", runsEnvOr("SUNDIAL_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis (loopback) for the in-process server, and where the records are read")
+	address := fs.String("address", "", "benchmark a running server at this loopback URL (needs --prefix and --partitions of that server)")
+	prefix := fs.String("prefix", "sundial", "key prefix of the server at --address")
+	schedules := fs.Int("schedules", 100000, "schedules to store")
+	small := fs.Int("small", 1000, "schedules stored for the first RSS figure")
+	every := fs.Duration("every", 20*time.Second, "interval of each schedule (whole seconds); fires/s = schedules / every")
+	duration := fs.Duration("duration", 60*time.Second, "measurement window")
+	partitions := fs.Int("partitions", 16, "partitions of the server")
+	workers := fs.Int("creators", 32, "concurrent CreateSchedule calls while storing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *schedules < 1 || *schedules > 1_000_000 || *small < 1 || *small > *schedules || *every < time.Second || *every%time.Second != 0 || *duration <= 0 || *duration > 10*time.Minute {
+		return errors.New("--schedules 1-1000000, --small ≤ --schedules, --every whole seconds ≥ 1s, --duration ≤ 10m")
+	}
+	env, err := startSchedEnv(ctx, *redisURL, *address, *prefix, *partitions)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	st := schedstore.New(env.rdb, env.prefix, env.partitions)
+	ns := "bench-" + benchRandomID()
+	fmt.Fprintf(out, "sundial fire: server %s (prefix %q, %d partitions), namespace %s, %d schedules every %s (expected %.0f fires/s)\n",
+		env.addr, env.prefix, env.partitions, ns, *schedules, *every, float64(*schedules)/every.Seconds())
+
+	// 1. A small population, fired for one interval: the RSS baseline.
+	if err := createMany(ctx, env, ns, 0, *small, *workers, *every); err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	if err := sleepCtx(ctx, *every+2*time.Second); err != nil {
+		return err
+	}
+	rssSmall, heapSmall := rss(), heapInuse()
+	fmt.Fprintf(out, "with %d schedules, after firing for %s: RSS %s, Go heap in use %s\n", *small, *every, mib(rssSmall), mib(int64(heapSmall)))
+
+	// 2. The full population.
+	memBefore, _ := usedMemory(ctx, env.rdb)
+	t := time.Now()
+	if err := createMany(ctx, env, ns, *small, *schedules, *workers, *every); err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	createdIn := time.Since(t)
+	memAfter, _ := usedMemory(ctx, env.rdb)
+	fmt.Fprintf(out, "stored %d more schedules in %s (%.0f creates/s, %d concurrent)\n", *schedules-*small, createdIn.Round(time.Millisecond), float64(*schedules-*small)/createdIn.Seconds(), *workers)
+	var sample []string
+	for i := *small; i < *schedules && len(sample) < 500; i += max(1, (*schedules-*small)/500) {
+		sample = append(sample, fmt.Sprintf("s-%07d", i))
+	}
+	if per, err := st.MemoryPerSchedule(ctx, ns, sample); err == nil {
+		fmt.Fprintf(out, "Redis bytes per schedule (MEMORY USAGE, %d sampled: hash, recent actions, open runs, share of due and index sets): %.0f\n", len(sample), per)
+	}
+	fmt.Fprintf(out, "Redis used_memory delta while storing %d schedules: %.0f bytes/schedule (includes run records and execution records written meanwhile)\n",
+		*schedules-*small, float64(memAfter-memBefore)/float64(*schedules-*small))
+
+	// 3. Steady state: let the backlog of the creation phase settle, then measure.
+	if err := sleepCtx(ctx, *every); err != nil {
+		return err
+	}
+	from := time.Now().Truncate(time.Second).Add(time.Second)
+	to := from.Add(*duration - time.Second)
+	var peakRSS int64
+	for time.Now().Before(to.Add(time.Second)) {
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return err
+		}
+		peakRSS = max(peakRSS, rss())
+	}
+	if err := sleepCtx(ctx, 3*time.Second); err != nil { // late commits land
+		return err
+	}
+	rssBig, heapBig := rss(), heapInuse()
+	var lags latencies
+	started, other := 0, 0
+	err = st.ScanExecutions(ctx, ns, from, to, func(e schedstore.Execution) {
+		if e.Outcome != schedstore.OutcomeStarted {
+			other++
+			return
+		}
+		started++
+		lags = append(lags, e.Actual.Sub(e.Nominal))
+	})
+	if err != nil {
+		return err
+	}
+	window := to.Sub(from) + time.Second
+	fmt.Fprintf(out, "window %s: %d fires started (%.0f fires/s; expected %.0f/s), %d other records\n",
+		window, started, float64(started)/window.Seconds(), float64(*schedules)/every.Seconds(), other)
+	fmt.Fprintf(out, "fire lag (enqueue − nominal): %s\n", lags)
+	fmt.Fprintf(out, "with %d schedules: RSS %s (peak while firing %s), Go heap in use %s\n", *schedules, mib(rssBig), mib(peakRSS), mib(int64(heapBig)))
+	fmt.Fprintf(out, "RSS %d → %d schedules: %s → %s; heap %s → %s\n", *small, *schedules, mib(rssSmall), mib(rssBig), mib(int64(heapSmall)), mib(int64(heapBig)))
+	return nil
+}
+
+func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+	s, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(s, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, errors.New("no used_memory in INFO")
+}
