@@ -37,9 +37,10 @@ func (k keys) run(p int, ns, wf, rid string) string {
 // workflow is the hash naming a workflow id's latest and open run.
 func (k keys) workflow(p int, ns, wf string) string { return k.base(p) + ":wf:" + ns + ":" + wf }
 
-// request maps a start's request id to the run it started.
+// request maps a start's request id to the run it started. The workflow
+// id's length keeps ("a", "b:c") and ("a:b", "c") apart.
 func (k keys) request(p int, ns, wf, reqID string) string {
-	return k.base(p) + ":req:" + ns + ":" + wf + ":" + reqID
+	return k.base(p) + ":req:" + ns + ":" + strconv.Itoa(len(wf)) + ":" + wf + ":" + reqID
 }
 
 // timers is the partition's due-time set: members "kind|ns|wf|rid|attempt"

@@ -30,6 +30,12 @@ func (s *Store) ReadClosed(ctx context.Context, group, consumer string, count in
 	var out []ClosedEvent
 	for _, id := range []string{"0", ">"} {
 		evs, err := s.readClosed(ctx, group, consumer, count, id)
+		if isNoGroup(err) {
+			if err := s.ensureGroups(ctx, group); err != nil {
+				return nil, err
+			}
+			evs, err = s.readClosed(ctx, group, consumer, count, id)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -62,12 +68,6 @@ func (s *Store) readClosed(ctx context.Context, group, consumer string, count in
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		if isNoGroup(err) {
-			if err := s.ensureGroups(ctx, group); err != nil {
-				return nil, err
-			}
-			return s.readClosed(ctx, group, consumer, count, id)
-		}
 		return nil, err
 	}
 	var out []ClosedEvent

@@ -273,3 +273,29 @@ func FuzzParseToken(f *testing.F) {
 		}
 	})
 }
+
+// TestRequestIDsDoNotCollideAcrossWorkflowIDs: request ids are scoped to
+// their workflow id even when the two concatenate to the same string.
+func TestRequestIDsDoNotCollideAcrossWorkflowIDs(t *testing.T) {
+	t.Parallel()
+	b := testredis.New(t)
+	st, err := New(Options{Client: b.Client, Prefix: b.Prefix, Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a := runs.StartRequest{Namespace: b.Namespace, WorkflowID: "a", WorkflowType: "T", TaskQueue: "q", RequestID: "b:c"}
+	c := runs.StartRequest{Namespace: b.Namespace, WorkflowID: "a:b", WorkflowType: "T", TaskQueue: "q", RequestID: "c"}
+	ra, err := st.Start(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := st.Start(ctx, c)
+	if err != nil || rc.Existing || rc.RunID == ra.RunID {
+		t.Fatalf("second start = %+v, %v; want a new run", rc, err)
+	}
+	again, err := st.Start(ctx, a)
+	if err != nil || !again.Existing || again.RunID != ra.RunID {
+		t.Fatalf("retried start = %+v, %v; want run %s", again, err, ra.RunID)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +19,20 @@ const timerClaimLease = 30 * time.Second
 // ClaimDue claims up to limit due timer entries from every partition in
 // one pipelined round trip. Each claimed entry must be passed to Fire.
 func (s *Store) ClaimDue(ctx context.Context, limit int) ([]Timer, error) {
+	ts, err := s.claimDue(ctx, limit)
+	if isNoScript(err) {
+		// A pipelined EVALSHA of a script Redis does not know (a fresh or
+		// restarted server) fails; Run's EVAL fallback does not apply
+		// inside a pipeline, so load it and try once more.
+		if lerr := claimTimersScript.Load(ctx, s.rdb).Err(); lerr != nil {
+			return nil, lerr
+		}
+		ts, err = s.claimDue(ctx, limit)
+	}
+	return ts, err
+}
+
+func (s *Store) claimDue(ctx context.Context, limit int) ([]Timer, error) {
 	now := ms(s.clock.Now())
 	cmds := make([]*redis.Cmd, s.k.partitions)
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -27,14 +42,6 @@ func (s *Store) ClaimDue(ctx context.Context, limit int) ([]Timer, error) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		// A pipelined EVALSHA of an unloaded script fails with NOSCRIPT;
-		// Run's fallback does not apply inside a pipeline, so load and retry.
-		if isNoScript(err) {
-			if lerr := claimTimersScript.Load(ctx, s.rdb).Err(); lerr != nil {
-				return nil, lerr
-			}
-			return s.ClaimDue(ctx, limit)
-		}
 		return nil, err
 	}
 	var out []Timer
@@ -52,7 +59,7 @@ func (s *Store) ClaimDue(ctx context.Context, limit int) ([]Timer, error) {
 }
 
 func isNoScript(err error) bool {
-	return err != nil && len(err.Error()) >= 8 && err.Error()[:8] == "NOSCRIPT"
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }
 
 // Fire performs what a claimed timer entry is due for.
