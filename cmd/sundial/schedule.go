@@ -582,13 +582,13 @@ func schedulePauseAllCmd(f *clientFlags, pause bool) *cobra.Command {
 		tags []string
 		note string
 	)
-	name, verb := "pause-all", "Paused"
+	name, verb, short := "pause-all", "Paused", "Pause"
 	if !pause {
-		name, verb = "resume-all", "Resumed"
+		name, verb, short = "resume-all", "Resumed", "Resume"
 	}
 	cmd := &cobra.Command{
 		Use:   name,
-		Short: verb + " every schedule of the namespace, or those with the given tags",
+		Short: short + " every schedule of the namespace, or those with the given tags",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			tagMap, err := parseTags("tag", tags)

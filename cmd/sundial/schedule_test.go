@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -528,5 +529,23 @@ func TestScheduleCreateCalendarsAtSkip(t *testing.T) {
 	want := []time.Time{time.Date(2030, 12, 24, 9, 0, 0, 0, time.UTC), time.Date(2030, 12, 26, 9, 0, 0, 0, time.UTC)}
 	if !slices.EqualFunc(res.NextActionTimes, want, time.Time.Equal) {
 		t.Errorf("next = %v, want %v", res.NextActionTimes, want)
+	}
+}
+
+func TestScheduleAndWorkflowArgumentErrors(t *testing.T) {
+	t.Parallel()
+	b := setupCLI(t)
+	for _, args := range [][]string{
+		{"schedule", "describe"}, {"schedule", "delete", "a", "b"}, {"schedule", "pause"}, {"schedule", "unpause"},
+		{"schedule", "trigger"}, {"schedule", "backfill"}, {"schedule", "update"}, {"schedule", "next"},
+		{"schedule", "list", "extra"}, {"schedule", "pause-all", "extra"}, {"schedule", "create", "a", "b"},
+		{"schedule", "describe", "x", "--bogus"}, {"workflow", "describe"}, {"workflow", "result"},
+		{"workflow", "cancel"}, {"workflow", "terminate"}, {"workflow", "start", "extra"},
+	} {
+		if _, err := b.run(t, args...); err == nil {
+			t.Errorf("sundial %s: no error", strings.Join(args, " "))
+		} else if code := exitCode(&bytes.Buffer{}, err); code != 2 {
+			t.Errorf("sundial %s: exit code %d (%v), want 2", strings.Join(args, " "), code, err)
+		}
 	}
 }
