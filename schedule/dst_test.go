@@ -104,6 +104,12 @@ func TestDSTYearLongSpans(t *testing.T) {
 	runSpecCases(t, []specCase{
 		{"leap day in New York", cron("America/New_York", "0 0 0 29 2 ?"), "2026-03-01T00:00:00Z",
 			[]string{"2028-02-29T00:00:00-05:00", "2032-02-29T00:00:00-05:00"}},
+		{"yearly date that lands in the gap once", cron("America/New_York", "0 30 2 8 3 ?"), "2025-06-01T00:00:00Z",
+			// DST starts 8 Mar 2026, 14 Mar 2027, 12 Mar 2028
+			[]string{"2026-03-08T03:30:00-04:00", "2027-03-08T02:30:00-05:00", "2028-03-08T02:30:00-05:00"}},
+		{"yearly date in the overlap", cron("Europe/London", "0 30 1 25 10 ?"), "2025-11-01T00:00:00Z",
+			// 25 Oct 2026 is the fall-back day; 25 Oct 2027 is BST
+			[]string{"2026-10-25T01:30:00+01:00", "2027-10-25T01:30:00+01:00"}},
 		{"far year in Lord Howe", cron("Australia/Lord_Howe", "0 0 12 1 1 ? 2099"), "2026-03-01T00:00:00Z",
 			[]string{"2099-01-01T12:00:00+11:00", "none"}},
 	})
