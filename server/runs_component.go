@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -78,6 +79,12 @@ func compileCron(expr string) (*schedule.CompiledSpec, error) {
 	if err != nil {
 		var se *schedule.Error
 		if errors.As(err, &se) {
+			// The engine names the spec's field ("cron_expressions[0]:
+			// minute"); keep only the part inside the expression.
+			part := strings.TrimPrefix(strings.TrimPrefix(se.Path, "cron_expressions[0]"), ": ")
+			if part != "" && part != se.Path {
+				return nil, errs.Field("cron_schedule", "%s: %s", part, se.Reason)
+			}
 			return nil, errs.Field("cron_schedule", "%s", se.Reason)
 		}
 		return nil, errs.Field("cron_schedule", "%v", err)
