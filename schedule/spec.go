@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -32,6 +33,10 @@ type CompiledSpec struct {
 // remove before Next gives up and reports no next time.
 const maxSkipped = 100000
 
+// errLocalZone refuses the server's own zone: a spec must mean the same on
+// every host.
+var errLocalZone = errors.New("the Local zone depends on the server")
+
 var (
 	zoneMu    sync.Mutex
 	zoneCache = map[string]*time.Location{}
@@ -44,7 +49,7 @@ func loadZone(name string) (*time.Location, error) {
 		return time.UTC, nil
 	}
 	if strings.EqualFold(name, "Local") {
-		return nil, fmt.Errorf("Local depends on the server")
+		return nil, errLocalZone
 	}
 	zoneMu.Lock()
 	defer zoneMu.Unlock()
@@ -60,6 +65,9 @@ func loadZone(name string) (*time.Location, error) {
 }
 
 func zoneErr(path, name string) *Error {
+	if strings.EqualFold(name, "Local") {
+		return &Error{Path: path, Reason: "\"Local\" is not allowed: it depends on the server (use an IANA name such as \"America/New_York\")"}
+	}
 	return &Error{Path: path, Reason: "unknown time zone " + quote(name) + " (use an IANA name such as \"America/New_York\")"}
 }
 
