@@ -87,6 +87,12 @@ func TestCronExtensions(t *testing.T) {
 			[]string{"2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z"}},
 		{"leap day skips 2100", cron("", "0 0 0 29 2 ?"), "2096-03-01T00:00:00Z",
 			[]string{"2104-02-29T00:00:00Z"}},
+		{"L alone in day-of-week is Saturday (Quartz)", cron("", "0 0 0 ? * L"), after,
+			[]string{"2026-03-07T00:00:00Z", "2026-03-14T00:00:00Z"}},
+		{"L and a day in one list", cron("", "0 0 0 1,L * ?"), "2026-02-15T00:00:00Z",
+			[]string{"2026-02-28T00:00:00Z", "2026-03-01T00:00:00Z", "2026-03-31T00:00:00Z"}},
+		{"year * is every year", cron("", "0 0 0 1 1 ? *"), after,
+			[]string{"2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z"}},
 		{"extensions in 5 fields", cron("", "0 9 L * *"), after,
 			[]string{"2026-03-31T09:00:00Z"}},
 	})
