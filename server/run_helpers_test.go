@@ -146,3 +146,8 @@ func runsStartReq(ns, wf string) runs.StartRequest {
 		Origin: runs.Origin{ScheduleID: "sched-1", NominalTime: runsEpoch, Trigger: runs.TriggerScheduled},
 	}
 }
+
+// runsStartReqQueue is a client start on queue q.
+func runsStartReqQueue(ns, wf, q string) runs.StartRequest {
+	return runs.StartRequest{Namespace: ns, WorkflowID: wf, WorkflowType: "Echo", TaskQueue: q}
+}

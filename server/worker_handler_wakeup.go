@@ -28,6 +28,8 @@ type hub struct {
 	sub    *subscription
 	queues map[string][]chan int
 	closes map[string][]chan struct{}
+	// waited, when set (tests), receives the queue key of each new waiter.
+	waited chan string
 }
 
 type subscription struct {
@@ -145,6 +147,9 @@ func (h *hub) waitQueue(key string) chan int {
 	h.mu.Lock()
 	h.queues[key] = append(h.queues[key], ch)
 	h.mu.Unlock()
+	if h.waited != nil {
+		h.waited <- key
+	}
 	return ch
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
@@ -103,4 +104,62 @@ func TestWorkflowResultLongPoll(t *testing.T) {
 		_, err = rb.workflow.GetWorkflowResult(ctx, connect.NewRequest(&pb.GetWorkflowResultRequest{Namespace: rb.ns, WorkflowId: "missing"}))
 		wantCode(t, err, connect.CodeNotFound)
 	})
+}
+
+// TestWorkerIdlePollersShareOneConnection: many idle long polls hold no
+// Redis connection each, and a start on another replica wakes one of them
+// per task, until every poller has one.
+func TestWorkerIdlePollersShareOneConnection(t *testing.T) {
+	t.Parallel()
+	rb := setupRuns(t, nil)
+	// A second replica on the same Redis and prefix.
+	other, err := New(Config{Redis: rb.redis.Client, KeyPrefix: rb.redis.Prefix, Clock: rb.clock, DisableLoops: true, Partitions: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pollers = 20
+	rb.rc.hub.waited = make(chan string, pollers*4)
+	got := make(chan *pb.Task, pollers)
+	for range pollers {
+		go func() {
+			res, err := rb.worker.PollTasks(context.Background(), connect.NewRequest(&pb.PollTasksRequest{
+				Namespace: rb.ns, TaskQueue: "idle", MaxTasks: 1, Wait: durationpb.New(60 * time.Second),
+			}))
+			if err != nil || len(res.Msg.Tasks) != 1 {
+				t.Errorf("poll: %v", err)
+				got <- nil
+				return
+			}
+			got <- res.Msg.Tasks[0]
+		}()
+	}
+	for range pollers {
+		<-rb.rc.hub.waited
+	}
+	type pooled interface{ PoolStats() *redis.PoolStats }
+	if p, ok := rb.redis.Client.(pooled); ok {
+		// Connections in use (not idle in the pool): at most the one
+		// subscription, however many pollers wait.
+		st := p.PoolStats()
+		if inUse := st.TotalConns - st.IdleConns; inUse > 1 {
+			t.Fatalf("%d idle pollers hold %d connections (%+v)", pollers, inUse, st)
+		}
+	}
+	for i := range pollers {
+		if _, err := other.runs.store.Start(context.Background(), runsStartReqQueue(rb.ns, fmt.Sprintf("idle-%d", i), "idle")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	for range pollers {
+		select {
+		case task := <-got:
+			if task == nil || seen[task.WorkflowId] {
+				t.Fatalf("poller got %v (seen before: %v)", task, task != nil && seen[task.WorkflowId])
+			}
+			seen[task.WorkflowId] = true
+		case <-time.After(30 * time.Second):
+			t.Fatalf("only %d of %d pollers got a task", len(seen), pollers)
+		}
+	}
 }
