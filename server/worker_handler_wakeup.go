@@ -91,6 +91,7 @@ func (h *hub) serve(sub *subscription) {
 	ps := h.rdb.Subscribe(context.Background(), h.channel)
 	if _, err := ps.Receive(context.Background()); err != nil {
 		_ = ps.Close()
+		h.log.Warn("subscribe to run events failed; long polls fall back to re-reading", "err", err)
 		sub.err = err
 		close(sub.ready)
 		return

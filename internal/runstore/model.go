@@ -184,11 +184,6 @@ func decodeRun(h map[string]string) *Run {
 	return r
 }
 
-// timerMember names a timer entry: "kind|ns|wf|rid|attempt".
-func timerMember(kind, ns, wf, rid string, attempt int) string {
-	return kind + "|" + ns + "|" + wf + "|" + rid + "|" + strconv.Itoa(attempt)
-}
-
 // Timer is a due entry of a partition's timer set.
 type Timer struct {
 	Partition  int

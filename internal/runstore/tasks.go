@@ -191,8 +191,7 @@ func (s *Store) Fail(ctx context.Context, ref TaskRef, f Failure) (runs.Status, 
 	}
 	now := s.clock.Now()
 	d := decideRetry(r, ref.Attempt, &f, now)
-	st := runs.StatusFailed
-	return s.failAttempt(ctx, ref, &f, d, st, "", false)
+	return s.failAttempt(ctx, ref, &f, d, runs.StatusFailed, "", false)
 }
 
 // retryDecision is what happens after a failed attempt.
