@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -73,6 +74,21 @@ func TestFromConnect(t *testing.T) {
 		}
 		if got := fromScheduleConnect(context.Canceled); got != context.Canceled {
 			t.Errorf("got %v, want context.Canceled unchanged", got)
+		}
+	})
+}
+
+func FuzzFieldPath(f *testing.F) {
+	for _, s := range []string{"schedule.spec.intervals[0].every: too short", "no field here", `schedule "a": not found`, ": x", "a:b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		p := fieldPath(msg)
+		if p == "" {
+			return
+		}
+		if !strings.HasPrefix(msg, p+": ") || strings.ContainsAny(p, " \t\"") {
+			t.Fatalf("fieldPath(%q) = %q: not a space-free prefix followed by \": \"", msg, p)
 		}
 	})
 }
