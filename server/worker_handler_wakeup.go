@@ -108,6 +108,9 @@ func (h *hub) dispatch(payload string) {
 	switch {
 	case strings.HasPrefix(payload, "q|"):
 		i := strings.LastIndexByte(payload, '|')
+		if i < 2 {
+			return // not ours; never let a stray message panic the hub
+		}
 		p, err := strconv.Atoi(payload[i+1:])
 		if err != nil {
 			return

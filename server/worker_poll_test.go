@@ -163,3 +163,16 @@ func TestWorkerIdlePollersShareOneConnection(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerHubIgnoresStrayMessages(t *testing.T) {
+	t.Parallel()
+	h := newHub(nil, "unused", nil)
+	ch := h.waitQueue("ns|q")
+	for _, m := range []string{"", "q|", "q|x", "q|ns|q|notanumber", "c|", "zzz"} {
+		h.dispatch(m)
+	}
+	h.dispatch("q|ns|q|3")
+	if p := <-ch; p != 3 {
+		t.Fatalf("hint = %d, want 3", p)
+	}
+}
