@@ -38,6 +38,7 @@ type scheduleFlags struct {
 	runTimeout       time.Duration
 	heartbeatTimeout time.Duration
 	maxAttempts      int
+	memo             []string
 	// policy
 	overlap        string
 	catchupWindow  time.Duration
@@ -71,6 +72,7 @@ func (f *scheduleFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.runTimeout, "run-timeout", 0, "bound on each attempt")
 	fs.DurationVar(&f.heartbeatTimeout, "heartbeat-timeout", 0, "redeliver an attempt silent for this long (default 30s)")
 	fs.IntVar(&f.maxAttempts, "max-attempts", 0, "retry failed attempts up to this many attempts in all (0: no retry policy)")
+	fs.StringArrayVar(&f.memo, "memo", nil, "memo key=<JSON value> attached to each run (repeatable; update: replaces the memo)")
 
 	fs.StringVar(&f.overlap, "overlap", "", "overlap policy: SKIP (default), BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, TERMINATE_OTHER, ALLOW_ALL")
 	fs.DurationVar(&f.catchupWindow, "catchup-window", 0, "catch up missed fires this far back (default 1 year, minimum 10s)")
@@ -286,6 +288,19 @@ func (f *scheduleFlags) apply(fs *pflag.FlagSet, s *schedule.Schedule, now time.
 		}
 	}
 
+	if changed("memo") {
+		a.Memo = nil
+		for _, kv := range f.memo {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" || !json.Valid([]byte(v)) {
+				return usageErrorf("--memo %q: use key=<JSON value>, e.g. owner='\"data\"'", kv)
+			}
+			if a.Memo == nil {
+				a.Memo = map[string]json.RawMessage{}
+			}
+			a.Memo[k] = json.RawMessage(v)
+		}
+	}
 	if changed("overlap") {
 		p, err := schedule.ParseOverlapPolicy(f.overlap)
 		if err != nil {

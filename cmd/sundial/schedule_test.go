@@ -65,7 +65,7 @@ func TestScheduleCreateDescribeDelete(t *testing.T) {
 		"--start", "2026-01-01T00:00:00Z", "--workflow-type", "report", "--workflow-id", "report-run",
 		"--task-queue", "reports", "--input", `{"day":"yesterday"}`, "--overlap", "buffer_one",
 		"--catchup-window", "1h", "--coalesce", "--pause-on-failure", "--remaining-actions", "5",
-		"--tag", "team=data", "--tag", "tier=gold", "--max-attempts", "3")
+		"--tag", "team=data", "--tag", "tier=gold", "--max-attempts", "3", "--memo", `owner="data"`)
 	if created.ScheduleID != "nightly" || created.Namespace != b.namespace {
 		t.Errorf("create printed id %q namespace %q, want nightly %q", created.ScheduleID, created.Namespace, b.namespace)
 	}
@@ -89,6 +89,9 @@ func TestScheduleCreateDescribeDelete(t *testing.T) {
 	if a := s.Action; a.WorkflowType != "report" || a.WorkflowID != "report-run" || a.TaskQueue != "reports" ||
 		compactJSON(a.Input) != `{"day":"yesterday"}` || a.RetryPolicy == nil || a.RetryPolicy.MaximumAttempts != 3 {
 		t.Errorf("action = %+v", a)
+	}
+	if compactJSON(s.Action.Memo["owner"]) != `"data"` {
+		t.Errorf("memo = %v", s.Action.Memo)
 	}
 	if p := s.Policy; p.Overlap != schedule.OverlapBufferOne || p.CatchupWindow != time.Hour || !p.Coalesce || !p.PauseOnFailure {
 		t.Errorf("policy = %+v", p)
@@ -175,6 +178,7 @@ func TestScheduleCreateBadInput(t *testing.T) {
 		{"BadZone", []string{"x", "--interval", "1h", "--tz", "Mars/Olympus"}, []string{"--tz", "Mars/Olympus"}},
 		{"BadInput", []string{"x", "--interval", "1h", "--input", "{oops"}, []string{"--input"}},
 		{"BadTag", []string{"x", "--interval", "1h", "--tag", "novalue"}, []string{"--tag", "key=value"}},
+		{"BadMemo", []string{"x", "--interval", "1h", "--memo", "k={"}, []string{"--memo"}},
 		{"BadStart", []string{"x", "--interval", "1h", "--start", "yesterday"}, []string{"--start"}},
 		{"BadCalendar", []string{"x", "--calendar", `{"hour": 9}`}, []string{"--calendar"}},
 		{"BadOutput", []string{"x", "--interval", "1h", "--output", "yaml"}, []string{"--output"}},
