@@ -301,7 +301,7 @@ func scheduleUpdateCmd(m *Main, f *clientFlags) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
-			if !anyDefinitionFlag(cmd.Flags()) {
+			if !anyDefinitionFlag(cmd.Flags(), "address", "namespace", "output") {
 				return usageErrorf("nothing to update: give the flags to change (see 'sundial schedule update --help')")
 			}
 			var file *schedule.Schedule

@@ -293,6 +293,8 @@ func TestScheduleUpdate(t *testing.T) {
 
 	_, err := b.run(t, "schedule", "update", "u")
 	wantUsageError(t, err, "nothing to update")
+	_, err = b.run(t, "schedule", "update", "u", "--output", "json", "--namespace", b.namespace)
+	wantUsageError(t, err, "nothing to update")
 	_, err = b.run(t, "schedule", "update", "u", "--interval", "1ms")
 	wantUsageError(t, err, "invalid argument")
 	_, err = b.run(t, "schedule", "update", "u", "--overlap", "never")
