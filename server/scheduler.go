@@ -168,18 +168,34 @@ func (s *scheduler) drainPartition(ctx context.Context, p int, sem chan struct{}
 			return total, err
 		}
 		var wg sync.WaitGroup
+		pending := make([]*schedstore.Pending, len(claimed))
 		for i, c := range claimed {
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				if err := s.process(ctx, c, recs[i], now); err != nil {
+				p, err := s.process(ctx, c, recs[i], now)
+				if err != nil {
+					// The claim stays in flight and is retried after its lease.
 					s.log.Warn("fire failed; will retry", "namespace", c.Namespace, "schedule", c.ID, "err", err)
 					fail(err)
+					return
 				}
+				pending[i] = p
 			}()
 		}
 		wg.Wait()
+		// One round trip commits the batch; a crash before it leaves the
+		// claims in flight, to be re-fired (and deduplicated) after the lease.
+		batch := make([]schedstore.Pending, 0, len(pending))
+		for _, p := range pending {
+			if p != nil {
+				batch = append(batch, *p)
+			}
+		}
+		if err := s.store.CommitMany(ctx, batch); err != nil {
+			return total, err
+		}
 		total += len(claimed)
 		if len(claimed) < claimBatch {
 			return total, nil
@@ -191,10 +207,11 @@ func (s *scheduler) drainPartition(ctx context.Context, p int, sem chan struct{}
 // to maxFiresPerClaim) is missed, coalesced, skipped, buffered or started,
 // then one commit records it all and moves the due entry.
 // rec is the schedule as read after the claim; nil when it was deleted.
-func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, rec *schedstore.Record, now time.Time) error {
+// It returns the commit to apply.
+func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, rec *schedstore.Record, now time.Time) (*schedstore.Pending, error) {
+	out := &schedstore.Pending{Namespace: c.Namespace, ID: c.ID, Commit: schedstore.Commit{Claimed: true}}
 	if rec == nil {
-		_, err := s.store.Commit(ctx, c.Namespace, c.ID, schedstore.Commit{Claimed: true})
-		return err
+		return out, nil
 	}
 	f := newFirer(s.store, s.starter, s.clock, rec)
 	f.c.Claimed, f.c.ExpectGeneration, f.c.ExpectNext = true, rec.Generation, rec.Next
@@ -203,8 +220,8 @@ func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, rec *sche
 		// Stored specs were valid when stored; a spec the engine no longer
 		// accepts stops firing, with a record saying why.
 		f.record(schedstore.Execution{Nominal: rec.Next, Outcome: schedstore.OutcomeFailed, Reason: "spec no longer compiles: " + err.Error(), Trigger: int(runs.TriggerScheduled)})
-		_, err = s.store.Commit(ctx, c.Namespace, c.ID, f.c)
-		return err
+		out.Commit = f.c
+		return out, nil
 	}
 	n := rec.Next
 	active := !rec.State.Paused
@@ -223,7 +240,7 @@ func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, rec *sche
 			f.miss(n, "coalesced: a later fire is also due")
 		default:
 			if _, err := f.fire(ctx, n, workflowID(rec, n), runs.TriggerScheduled, f.policy.Overlap); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		n = next
@@ -232,14 +249,8 @@ func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, rec *sche
 	if !n.IsZero() {
 		f.c.Due = dueAt(spec, rec.ID, n)
 	}
-	res, err := s.store.Commit(ctx, c.Namespace, c.ID, f.c)
-	if err != nil {
-		return err
-	}
-	if res == schedstore.CommitStale {
-		s.log.Debug("fire committed by another replica", "namespace", c.Namespace, "schedule", c.ID)
-	}
-	return nil
+	out.Commit = f.c
+	return out, nil
 }
 
 // onClosed handles a closed run that a schedule started: it forgets the

@@ -10,6 +10,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/sundial-dev/sundial/internal/clock"
+	"github.com/sundial-dev/sundial/internal/errs"
 	"github.com/sundial-dev/sundial/internal/runs"
 	"github.com/sundial-dev/sundial/internal/schedstore"
 	"github.com/sundial-dev/sundial/schedule"
@@ -218,7 +219,8 @@ func (f *firer) start(ctx context.Context, nominal time.Time, wf string, trig ru
 		Origin: runs.Origin{ScheduleID: f.rec.ID, NominalTime: nominal, Trigger: trig},
 	}
 	res, err := f.starter.Start(ctx, req)
-	if errors.Is(err, runs.ErrAlreadyStarted) {
+	if errors.Is(err, runs.ErrAlreadyStarted) || errors.Is(err, errs.ErrInvalidArgument) || errors.Is(err, schedule.ErrInvalidSpec) {
+		// Retrying would fail the same way: record it and move on.
 		return f.record(schedstore.Execution{Nominal: nominal, WorkflowID: wf, Outcome: schedstore.OutcomeFailed, Reason: err.Error(), Trigger: int(trig)}), nil
 	}
 	if err != nil {

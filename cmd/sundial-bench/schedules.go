@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -316,6 +317,7 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 60*time.Second, "measurement window")
 	partitions := fs.Int("partitions", 16, "partitions of the server")
 	workers := fs.Int("creators", 32, "concurrent CreateSchedule calls while storing")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurement window to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -368,11 +370,24 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	from := time.Now().Truncate(time.Second).Add(time.Second)
 	to := from.Add(*duration - time.Second)
 	var peakRSS int64
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	for time.Now().Before(to.Add(time.Second)) {
 		if err := sleepCtx(ctx, time.Second); err != nil {
 			return err
 		}
 		peakRSS = max(peakRSS, rss())
+	}
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
 	}
 	if err := sleepCtx(ctx, 3*time.Second); err != nil { // late commits land
 		return err

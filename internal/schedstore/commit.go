@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Outcome is how a nominal fire ended; the values are the proto's
@@ -145,6 +147,65 @@ const (
 
 // Commit applies c to schedule ns/id atomically.
 func (s *Store) Commit(ctx context.Context, ns, id string, c Commit) (CommitResult, error) {
+	arg, err := c.encode(ns, id)
+	if err != nil {
+		return "", err
+	}
+	res, err := commitScript.Run(ctx, s.rdb, s.k.all(ns, id), arg).Text()
+	if err != nil {
+		return "", fmt.Errorf("commit schedule %s/%s: %w", ns, id, err)
+	}
+	return CommitResult(res), nil
+}
+
+// Pending is one commit of a CommitMany batch.
+type Pending struct {
+	Namespace, ID string
+	Commit        Commit
+}
+
+// CommitMany applies several commits in one round trip (a pipeline of
+// EVALSHA; each commit is atomic on its own). It returns the first error;
+// commits before it in the pipeline may have applied, which is safe: a
+// commit that is repeated after a re-claim comes back stale.
+func (s *Store) CommitMany(ctx context.Context, ps []Pending) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	args := make([]string, len(ps))
+	for i, p := range ps {
+		a, err := p.Commit.encode(p.Namespace, p.ID)
+		if err != nil {
+			return err
+		}
+		args[i] = a
+	}
+	run := func() ([]redis.Cmder, error) {
+		pipe := s.rdb.Pipeline()
+		for i, p := range ps {
+			commitScript.EvalSha(ctx, pipe, s.k.all(p.Namespace, p.ID), args[i])
+		}
+		return pipe.Exec(ctx)
+	}
+	cmds, err := run()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err := commitScript.Load(ctx, s.rdb).Err(); err != nil {
+			return fmt.Errorf("load commit script: %w", err)
+		}
+		cmds, err = run()
+	}
+	if err != nil {
+		for _, c := range cmds {
+			if c.Err() != nil {
+				return fmt.Errorf("commit schedules: %w", c.Err())
+			}
+		}
+		return fmt.Errorf("commit schedules: %w", err)
+	}
+	return nil
+}
+
+func (c Commit) encode(ns, id string) (string, error) {
 	op := commitOp{
 		M: member(ns, id), Claimed: c.Claimed, G: c.ExpectGeneration, N: unixString(c.ExpectNext), Next: unixString(c.Next),
 		Dec: c.Decrement, Inc: c.Inc, XCap: ExecutionsPerSchedule, NSCap: ExecutionsPerPartition,
@@ -170,9 +231,5 @@ func (s *Store) Commit(ctx context.Context, ns, id string, c Commit) (CommitResu
 	if err != nil {
 		return "", fmt.Errorf("encode commit: %w", err)
 	}
-	res, err := commitScript.Run(ctx, s.rdb, s.k.all(ns, id), string(arg)).Text()
-	if err != nil {
-		return "", fmt.Errorf("commit schedule %s/%s: %w", ns, id, err)
-	}
-	return CommitResult(res), nil
+	return string(arg), nil
 }
