@@ -357,8 +357,10 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	for i := *small; i < *schedules && len(sample) < 500; i += max(1, (*schedules-*small)/500) {
 		sample = append(sample, fmt.Sprintf("s-%07d", i))
 	}
-	if per, err := st.MemoryPerSchedule(ctx, ns, sample); err == nil {
-		fmt.Fprintf(out, "Redis bytes per schedule (MEMORY USAGE, %d sampled: hash, recent actions, open runs, share of due and index sets): %.0f\n", len(sample), per)
+	if stored, firing, err := st.MemoryPerSchedule(ctx, ns, sample); err == nil {
+		fmt.Fprintf(out, "Redis bytes per stored schedule (MEMORY USAGE of %d sampled: state hash, definition, share of due and index sets): %.0f; firing state so far (recent actions, open runs): %.0f\n", len(sample), stored, firing)
+	} else {
+		return err
 	}
 	fmt.Fprintf(out, "Redis used_memory delta while storing %d schedules: %.0f bytes/schedule (includes run records and execution records written meanwhile)\n",
 		*schedules-*small, float64(memAfter-memBefore)/float64(*schedules-*small))
@@ -395,7 +397,11 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	rssBig, heapBig := rss(), heapInuse()
 	var lags latencies
 	started, other := 0, 0
-	err = st.ScanExecutions(ctx, ns, from, to, func(e schedstore.Execution) {
+	ids := make([]string, *schedules)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("s-%07d", i)
+	}
+	err = st.ScanScheduleExecutions(ctx, ns, ids, from, to, func(e schedstore.Execution) {
 		if e.Outcome != schedstore.OutcomeStarted {
 			other++
 			return

@@ -9,7 +9,9 @@ import (
 // keys builds every Redis key the schedule store uses. It is the only place
 // that knows the layout:
 //
-//	<prefix>:{sch<p>}:s:<ns>/<id>     hash: definition, state, next time, counters
+//	<prefix>:{sch<p>}:s:<ns>/<id>     hash: state, next time, counters (small values, so
+//	                                  Redis keeps it in its compact listpack encoding)
+//	<prefix>:{sch<p>}:d:<ns>/<id>     string: the definition (JSON)
 //	<prefix>:{sch<p>}:r:<ns>/<id>     list: the last 10 actions (newest first)
 //	<prefix>:{sch<p>}:run:<ns>/<id>   hash: open runs, workflow id -> run id
 //	<prefix>:{sch<p>}:buf:<ns>/<id>   list: buffered fires (oldest first)
@@ -47,6 +49,7 @@ func splitMember(m string) (ns, id string, ok bool) {
 }
 
 func (k keys) sched(p int, m string) string    { return k.tag(p) + ":s:" + m }
+func (k keys) def(p int, m string) string      { return k.tag(p) + ":d:" + m }
 func (k keys) recent(p int, m string) string   { return k.tag(p) + ":r:" + m }
 func (k keys) running(p int, m string) string  { return k.tag(p) + ":run:" + m }
 func (k keys) buffer(p int, m string) string   { return k.tag(p) + ":buf:" + m }
@@ -57,9 +60,9 @@ func (k keys) due(p int) string                { return k.tag(p) + ":due" }
 func (k keys) inflight(p int) string           { return k.tag(p) + ":inflight" }
 
 // all returns the keys of one schedule, in the order the scripts expect:
-// sched, index, due, inflight, recent, running, buffer, execs, nsExecs.
+// sched, index, due, inflight, recent, running, buffer, execs, nsExecs, def.
 func (k keys) all(ns, id string) []string {
 	p := k.partition(ns, id)
 	m := member(ns, id)
-	return []string{k.sched(p, m), k.index(p, ns), k.due(p), k.inflight(p), k.recent(p, m), k.running(p, m), k.buffer(p, m), k.execs(p, m), k.nsExecs(p, ns)}
+	return []string{k.sched(p, m), k.index(p, ns), k.due(p), k.inflight(p), k.recent(p, m), k.running(p, m), k.buffer(p, m), k.execs(p, m), k.nsExecs(p, ns), k.def(p, m)}
 }

@@ -49,10 +49,12 @@ func (s *Store) List(ctx context.Context, ns, cursor string, limit, scanBudget i
 		}
 		pipe := s.rdb.Pipeline()
 		hs := make([]*redis.MapStringStringCmd, len(ids))
+		ds := make([]*redis.StringCmd, len(ids))
 		rs := make([]*redis.StringSliceCmd, len(ids))
 		for i, id := range ids {
 			m := member(ns, id)
 			hs[i] = pipe.HGetAll(ctx, s.k.sched(p, m))
+			ds[i] = pipe.Get(ctx, s.k.def(p, m))
 			rs[i] = pipe.LRange(ctx, s.k.recent(p, m), 0, RecentActions-1)
 		}
 		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -65,7 +67,7 @@ func (s *Store) List(ctx context.Context, ns, cursor string, limit, scanBudget i
 			if len(h) == 0 {
 				continue // deleted between the index read and now
 			}
-			rec, err := decodeRecord(ns, id, h)
+			rec, err := decodeRecord(ns, id, h, ds[i].Val())
 			if err != nil {
 				return nil, "", err
 			}

@@ -5,10 +5,11 @@ import "github.com/redis/go-redis/v9"
 // Every script receives the keys it touches in KEYS; the schedule scripts
 // take the nine keys of keys.all in that order:
 // 1 sched, 2 index, 3 due, 4 inflight, 5 recent, 6 running, 7 buffer,
-// 8 execs, 9 nsExecs.
+// 8 execs, 9 nsExecs, 10 def.
 
 // createScript stores a new schedule unless the id is taken.
-// ARGV: 1 id, 2 request id, 3 due score or "", 4 member, 5.. field/value pairs.
+// ARGV: 1 id, 2 request id, 3 due score or "", 4 member, 5 definition,
+// 6.. field/value pairs.
 // Returns {code, version}: 0 = exists, 1 = same request id (idempotent retry), 2 = created.
 var createScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -17,7 +18,8 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   end
   return {0, ''}
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('SET', KEYS[10], ARGV[5])
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
 if ARGV[3] ~= '' then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4]) end
 return {2, redis.call('HGET', KEYS[1], 'v')}
@@ -27,13 +29,15 @@ return {2, redis.call('HGET', KEYS[1], 'v')}
 // (the conflict token) and, when asked, its generation (which invalidates
 // fires claimed under the old definition), and moves its due entry.
 // ARGV: 1 expected version or "", 2 due mode ("keep", "" = remove, or a
-// score), 3 member, 4 bump generation ("1"/"0"), 5.. field/value pairs.
+// score), 3 member, 4 bump generation ("1"/"0"), 5 definition or "" to keep
+// it, 6.. field/value pairs.
 // Returns {code, version}: 0 = missing, 1 = stale version, 2 = done.
 var replaceScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
 local v = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] ~= '' and ARGV[1] ~= v then return {1, v} end
-if #ARGV >= 5 then redis.call('HSET', KEYS[1], unpack(ARGV, 5)) end
+if #ARGV >= 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+if ARGV[5] ~= '' then redis.call('SET', KEYS[10], ARGV[5]) end
 if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'g', 1) end
 local nv = redis.call('HINCRBY', KEYS[1], 'v', 1)
 if ARGV[2] == '' then
@@ -48,7 +52,7 @@ return {2, tostring(nv)}
 // namespace's execution records. ARGV: 1 id, 2 member. Returns 0 when missing.
 var deleteScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[1], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
+redis.call('DEL', KEYS[1], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[10])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[2])

@@ -124,15 +124,20 @@ func unixString(t time.Time) string {
 
 func msString(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
+// def returns the encoded definition, or "" when m keeps it.
+func (m Mutation) def() (string, error) {
+	if m.Def == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(m.Def)
+	if err != nil {
+		return "", fmt.Errorf("encode schedule: %w", err)
+	}
+	return string(b), nil
+}
+
 func (m Mutation) fields() ([]any, error) {
 	var f []any
-	if m.Def != nil {
-		b, err := json.Marshal(m.Def)
-		if err != nil {
-			return nil, fmt.Errorf("encode schedule: %w", err)
-		}
-		f = append(f, "d", string(b))
-	}
 	if st := m.State; st != nil {
 		f = append(f, "p", boolString(st.Paused), "note", st.Note, "lim", boolString(st.LimitedActions), "rem", st.RemainingActions)
 	}
@@ -168,8 +173,12 @@ func (s *Store) Create(ctx context.Context, ns, id, requestID string, m Mutation
 	if err != nil {
 		return "", err
 	}
+	d, err := m.def()
+	if err != nil {
+		return "", err
+	}
 	f = append(f, "c", msString(m.Now), "g", "1", "v", "1", "rid", requestID)
-	args := append([]any{id, requestID, m.dueArg(member(ns, id)), member(ns, id)}, f...)
+	args := append([]any{id, requestID, m.dueArg(member(ns, id)), member(ns, id), d}, f...)
 	res, err := createScript.Run(ctx, s.rdb, s.k.all(ns, id), args...).Slice()
 	if err != nil {
 		return "", fmt.Errorf("create schedule: %w", err)
@@ -191,8 +200,12 @@ func (s *Store) Replace(ctx context.Context, ns, id, token string, m Mutation) (
 	if err != nil {
 		return "", err
 	}
+	d, err := m.def()
+	if err != nil {
+		return "", err
+	}
 	bump := boolString(m.SetNext || m.Def != nil)
-	args := append([]any{token, m.dueArg(member(ns, id)), member(ns, id), bump}, f...)
+	args := append([]any{token, m.dueArg(member(ns, id)), member(ns, id), bump, d}, f...)
 	res, err := replaceScript.Run(ctx, s.rdb, s.k.all(ns, id), args...).Slice()
 	if err != nil {
 		return "", fmt.Errorf("update schedule: %w", err)
@@ -233,23 +246,28 @@ func (s *Store) NextSeq(ctx context.Context, ns, id string) (int64, error) {
 
 // Get reads a schedule. A missing one is errs.ErrNotFound.
 func (s *Store) Get(ctx context.Context, ns, id string) (*Record, error) {
-	p := s.k.partition(ns, id)
-	h, err := s.rdb.HGetAll(ctx, s.k.sched(p, member(ns, id))).Result()
+	recs, err := s.GetMany(ctx, []Claimed{{Namespace: ns, ID: id}})
 	if err != nil {
-		return nil, fmt.Errorf("read schedule: %w", err)
+		return nil, err
 	}
-	if len(h) == 0 {
+	if recs[0] == nil {
 		return nil, errs.NotFound("schedule %q not found in namespace %q", id, ns)
 	}
-	return decodeRecord(ns, id, h)
+	return recs[0], nil
 }
 
 // GetMany reads several schedules in one round trip. Missing ones are nil.
 func (s *Store) GetMany(ctx context.Context, cs []Claimed) ([]*Record, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(cs))
+	defs := make([]*redis.StringCmd, len(cs))
 	for i, c := range cs {
-		cmds[i] = pipe.HGetAll(ctx, s.k.sched(s.k.partition(c.Namespace, c.ID), member(c.Namespace, c.ID)))
+		p, m := s.k.partition(c.Namespace, c.ID), member(c.Namespace, c.ID)
+		cmds[i] = pipe.HGetAll(ctx, s.k.sched(p, m))
+		defs[i] = pipe.Get(ctx, s.k.def(p, m))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read schedules: %w", err)
@@ -260,7 +278,7 @@ func (s *Store) GetMany(ctx context.Context, cs []Claimed) ([]*Record, error) {
 		if len(h) == 0 {
 			continue
 		}
-		r, err := decodeRecord(c.Namespace, c.ID, h)
+		r, err := decodeRecord(c.Namespace, c.ID, h, defs[i].Val())
 		if err != nil {
 			return nil, err
 		}
@@ -269,9 +287,9 @@ func (s *Store) GetMany(ctx context.Context, cs []Claimed) ([]*Record, error) {
 	return out, nil
 }
 
-func decodeRecord(ns, id string, h map[string]string) (*Record, error) {
+func decodeRecord(ns, id string, h map[string]string, def string) (*Record, error) {
 	r := &Record{Namespace: ns, ID: id, Generation: h["g"], Version: h["v"]}
-	if err := json.Unmarshal([]byte(h["d"]), &r.Def); err != nil {
+	if err := json.Unmarshal([]byte(def), &r.Def); err != nil {
 		return nil, fmt.Errorf("decode schedule %s/%s: %w", ns, id, err)
 	}
 	r.State = schedule.State{Paused: h["p"] == "1", Note: h["note"], LimitedActions: h["lim"] == "1", RemainingActions: atoi(h["rem"])}
