@@ -104,6 +104,7 @@ func (h *workerHandler) poll(ctx context.Context, ns, queue string, n int, ident
 			recheck = h.c.cfg.PollInterval
 		}
 		t := time.NewTimer(recheck)
+		h.c.hub.notifyIdle(key)
 		select {
 		case hint = <-ch:
 		case <-t.C:

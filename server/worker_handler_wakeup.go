@@ -28,8 +28,9 @@ type hub struct {
 	sub    *subscription
 	queues map[string][]chan int
 	closes map[string][]chan struct{}
-	// waited, when set (tests), receives the queue key of each new waiter.
-	waited chan string
+	// idled, when set (tests), receives the queue key each time a long poll
+	// starts to wait idle; sends never block.
+	idled chan string
 }
 
 type subscription struct {
@@ -151,10 +152,17 @@ func (h *hub) waitQueue(key string) chan int {
 	h.mu.Lock()
 	h.queues[key] = append(h.queues[key], ch)
 	h.mu.Unlock()
-	if h.waited != nil {
-		h.waited <- key
-	}
 	return ch
+}
+
+// notifyIdle tells a test that a long poll of key is about to wait idle.
+func (h *hub) notifyIdle(key string) {
+	if h.idled != nil {
+		select {
+		case h.idled <- key:
+		default:
+		}
+	}
 }
 
 // unwaitQueue removes a waiter; a hint it never used goes to another.
