@@ -128,6 +128,11 @@ type StartResult struct {
 // request does not allow that.
 var ErrAlreadyStarted = errors.New("workflow already started")
 
+// ErrAlreadyClosed is returned by Cancel and Terminate for a run that has
+// already closed (it also matches errs.ErrFailedPrecondition). A caller
+// that only wants the run gone can treat it as success.
+var ErrAlreadyClosed = errors.New("workflow run already closed")
+
 // ErrNotFound is returned for a workflow id or run id that does not exist.
 var ErrNotFound = errors.New("workflow run not found")
 
@@ -137,9 +142,10 @@ type Starter interface {
 	Start(ctx context.Context, req StartRequest) (StartResult, error)
 	// Status returns a run's status.
 	Status(ctx context.Context, namespace, workflowID, runID string) (Status, error)
-	// Cancel requests a cooperative cancel of an open run.
+	// Cancel requests a cooperative cancel of an open run; ErrAlreadyClosed
+	// for a closed one.
 	Cancel(ctx context.Context, namespace, workflowID, runID, reason string) error
-	// Terminate closes an open run at once.
+	// Terminate closes an open run at once; ErrAlreadyClosed for a closed one.
 	Terminate(ctx context.Context, namespace, workflowID, runID, reason string) error
 }
 

@@ -294,7 +294,7 @@ func (s *Store) closeOpen(ctx context.Context, ns, wf, rid string, st runs.Statu
 	case -3:
 		cur, _ := res[1].(string)
 		n, _ := strconv.Atoi(cur)
-		return errs.FailedPrecondition("run %s of workflow id %q is already closed (%s)", rid, wf, runs.Status(n))
+		return fmt.Errorf("run %s of workflow id %q is already closed (%s): %w (%w)", rid, wf, runs.Status(n), runs.ErrAlreadyClosed, errs.ErrFailedPrecondition)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package runstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sundial-dev/sundial/internal/clock"
+	"github.com/sundial-dev/sundial/internal/errs"
 	"github.com/sundial-dev/sundial/internal/runs"
 	"github.com/sundial-dev/sundial/internal/testredis"
 )
@@ -298,4 +300,27 @@ func TestRequestIDsDoNotCollideAcrossWorkflowIDs(t *testing.T) {
 	if err != nil || !again.Existing || again.RunID != ra.RunID {
 		t.Fatalf("retried start = %+v, %v; want run %s", again, err, ra.RunID)
 	}
+}
+
+func TestCancelTerminateClosedRun(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, tb *testBundle) {
+		ctx := context.Background()
+		res, err := tb.store.Start(ctx, tb.req("done"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.store.Terminate(ctx, tb.ns, "done", res.RunID, "first"); err != nil {
+			t.Fatal(err)
+		}
+		for name, f := range map[string]func(context.Context, string, string, string, string) error{"Cancel": tb.store.Cancel, "Terminate": tb.store.Terminate} {
+			err := f(ctx, tb.ns, "done", res.RunID, "again")
+			if !errors.Is(err, runs.ErrAlreadyClosed) || !errors.Is(err, errs.ErrFailedPrecondition) {
+				t.Errorf("%s of a closed run = %v, want ErrAlreadyClosed and ErrFailedPrecondition", name, err)
+			}
+		}
+		if err := tb.store.Cancel(ctx, tb.ns, "nope", "", ""); !errors.Is(err, runs.ErrNotFound) {
+			t.Errorf("Cancel of a missing workflow = %v, want ErrNotFound", err)
+		}
+	})
 }
