@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/sundial-dev/sundial/client"
@@ -29,6 +30,7 @@ func runRuns(ctx context.Context, args []string, out io.Writer) error {
 	producers := fs.Int("producers", 32, "goroutines starting runs")
 	pickups := fs.Int("pickups", 200, "runs in the pickup-latency phase (one at a time)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (server and producers) for the throughput phase to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,6 +69,17 @@ func runRuns(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("pickup phase: %w", err)
 	}
 	fmt.Fprintf(out, "pickup latency (enqueue → handler start, light load): %s\n", lat)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	tp, err := runbench.Measure(ctx, procs, *runs, *producers, runbench.SundialEnqueue(c, queue, false))
 	if err != nil {
 		return fmt.Errorf("throughput phase: %w", err)

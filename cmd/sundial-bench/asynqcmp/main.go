@@ -13,11 +13,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -66,11 +70,20 @@ func compare(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&cfg.runs, "runs", 20000, "runs (tasks) per throughput phase")
 	fs.IntVar(&cfg.concurrency, "concurrency", 64, "worker concurrency, both systems")
 	fs.IntVar(&cfg.producers, "producers", 32, "goroutines enqueueing, both systems")
-	fs.IntVar(&cfg.pickups, "pickups", 50, "one-at-a-time runs for pickup latency, each system")
+	fs.IntVar(&cfg.pickups, "pickups", 20, "one-at-a-time runs for pickup latency, each system (asynq's take about 1 s each)")
 	fs.IntVar(&cfg.rounds, "rounds", 1, "alternate the two systems this many times")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	ownRedis := fs.Bool("own-redis", false, "start a private redis-server (no persistence) on a free loopback port for both systems, instead of --redis-url")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *ownRedis {
+		url, stop, err := startRedis(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		cfg.redisURL = url
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -180,6 +193,35 @@ func cleanAsynq(redisURL, queue string) {
 	defer rdb.Close()
 	runbench.DeletePrefix(rdb, "asynq:{"+queue+"}:*")
 	rdb.SRem(context.Background(), "asynq:queues", queue)
+}
+
+// startRedis starts a private redis-server without persistence on a free
+// loopback port and waits until it answers.
+func startRedis(ctx context.Context) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", os.TempDir())
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start redis-server (is it installed?): %w", err)
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	url = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	opts, _ := redis.ParseURL(url)
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(ctx).Err() != nil {
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, errors.New("private redis-server did not answer within 10s")
+		}
+		time.Sleep(20 * time.Millisecond) // waiting for a process we started
+	}
+	return url, stop, nil
 }
 
 // asynqWorker is the asynq child process: a server with a no-op handler.

@@ -7,11 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
 
 	"github.com/sundial-dev/sundial/client"
+	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
 	"github.com/sundial-dev/sundial/internal/gen/sundial/v1/sundialv1connect"
 	"github.com/sundial-dev/sundial/worker"
 )
@@ -50,19 +53,44 @@ func WorkerMain(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&a.Queue, "queue", "", "task queue")
 	fs.IntVar(&a.Concurrency, "concurrency", 64, "max concurrent runs")
 	fs.IntVar(&a.Pollers, "pollers", 2, "pollers")
+	cpuProfile := fs.String("cpuprofile", os.Getenv("SUNDIAL_BENCH_WORKER_CPUPROFILE"), "write a CPU profile of this worker process to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile + "." + os.Getenv("SUNDIAL_BENCH_CHILD"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep := NewReporter(out)
+	var polls, polled atomic.Int64
 	count := connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 			res, err := next(ctx, req)
-			if err == nil && req.Spec().Procedure == sundialv1connect.WorkerServiceCompleteTaskProcedure {
+			switch {
+			case err != nil:
+			case req.Spec().Procedure == sundialv1connect.WorkerServiceCompleteTaskProcedure:
 				rep.Done()
+			case req.Spec().Procedure == sundialv1connect.WorkerServicePollTasksProcedure:
+				polls.Add(1)
+				if m, ok := res.Any().(*pb.PollTasksResponse); ok {
+					polled.Add(int64(len(m.GetTasks())))
+				}
 			}
 			return res, err
 		}
 	})
+	defer func() {
+		if os.Getenv("SUNDIAL_BENCH_VERBOSE") != "" {
+			fmt.Fprintf(os.Stderr, "worker %d: %d polls returned %d tasks\n", os.Getpid(), polls.Load(), polled.Load())
+		}
+	}()
 	c, err := client.Dial(ctx, client.Options{Address: a.Addr, Namespace: a.Namespace, Identity: fmt.Sprintf("bench-worker-%d", os.Getpid()),
 		ClientOptions: []connect.ClientOption{connect.WithInterceptors(count)}})
 	if err != nil {
