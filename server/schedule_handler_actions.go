@@ -57,7 +57,7 @@ func (h *scheduleHandler) TriggerSchedule(ctx context.Context, req *connect.Requ
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	if _, err := h.store.Commit(ctx, ns, rec.ID, f.c); err != nil {
+	if _, err := h.store.Commit(ctx, ns, rec.ID, f.commit()); err != nil {
 		return nil, toConnect(err)
 	}
 	return connect.NewResponse(&pb.TriggerScheduleResponse{WorkflowId: e.WorkflowID, RunId: e.RunID, Outcome: pb.ExecutionOutcome(e.Outcome)}), nil
@@ -95,7 +95,7 @@ func (h *scheduleHandler) BackfillSchedule(ctx context.Context, req *connect.Req
 		if len(f.c.Executions) == 0 {
 			return nil
 		}
-		if _, err := h.store.Commit(ctx, ns, rec.ID, f.c); err != nil {
+		if _, err := h.store.Commit(ctx, ns, rec.ID, f.commit()); err != nil {
 			return err
 		}
 		f = newFirer(h.store, h.starter, h.clock, rec)

@@ -295,6 +295,6 @@ func (s *scheduler) onClosed(ctx context.Context, ev runs.Closed) error {
 	if len(f.c.DelRunning) == 0 && len(f.c.Executions) == 0 {
 		return nil
 	}
-	_, err = s.store.Commit(ctx, ev.Namespace, ev.ScheduleID, f.c)
+	_, err = s.store.Commit(ctx, ev.Namespace, ev.ScheduleID, f.commit())
 	return err
 }

@@ -242,3 +242,11 @@ func (f *firer) start(ctx context.Context, nominal time.Time, wf string, trig ru
 	}
 	return f.record(schedstore.Execution{Nominal: nominal, Actual: enqueued, WorkflowID: wf, RunID: res.RunID, Outcome: schedstore.OutcomeStarted, Trigger: int(trig)}), nil
 }
+
+// commit returns the changes to write outside a claim: scheduled fires
+// started from the buffer count against remaining actions there too.
+func (f *firer) commit() schedstore.Commit {
+	c := f.c
+	c.Decrement = f.started
+	return c
+}

@@ -100,6 +100,17 @@ return out
 // Returns "gone", "stale", "moved" or "ok".
 var commitScript = redis.NewScript(`
 local op = cjson.decode(ARGV[1])
+-- decrement subtracts op.dec from remaining actions (not below 0) and
+-- returns what remains.
+local function decrement()
+  local r = tonumber(redis.call('HGET', KEYS[1], 'rem') or '0')
+  if op.dec and op.dec > 0 then
+    r = r - op.dec
+    if r < 0 then r = 0 end
+    redis.call('HSET', KEYS[1], 'rem', r)
+  end
+  return r
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   if op.claimed then redis.call('ZREM', KEYS[4], op.m) end
   return 'gone'
@@ -112,15 +123,7 @@ if op.claimed then
     if n ~= op.n then return 'stale' end
     redis.call('HSET', KEYS[1], 'n', op.next)
     local active = redis.call('HGET', KEYS[1], 'p') ~= '1'
-    if redis.call('HGET', KEYS[1], 'lim') == '1' then
-      local r = tonumber(redis.call('HGET', KEYS[1], 'rem') or '0')
-      if op.dec and op.dec > 0 then
-        r = r - op.dec
-        if r < 0 then r = 0 end
-        redis.call('HSET', KEYS[1], 'rem', r)
-      end
-      if r <= 0 then active = false end
-    end
+    if redis.call('HGET', KEYS[1], 'lim') == '1' and decrement() <= 0 then active = false end
     if active and op.due and op.due ~= '' then
       redis.call('ZADD', KEYS[3], op.due, op.m)
     else
@@ -130,6 +133,9 @@ if op.claimed then
     res = 'moved'
   end
   redis.call('ZREM', KEYS[4], op.m)
+elseif redis.call('HGET', KEYS[1], 'lim') == '1' and op.dec and op.dec > 0 then
+  -- Scheduled fires started outside a claim (from the buffer) count too.
+  if decrement() <= 0 then redis.call('ZREM', KEYS[3], op.m) end
 end
 if op.inc then
   for k, d in pairs(op.inc) do redis.call('HINCRBY', KEYS[1], k, d) end
