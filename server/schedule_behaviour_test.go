@@ -514,3 +514,23 @@ func TestScheduleCrashBetweenStartAndCommit(t *testing.T) {
 func contains(s, sub string) bool {
 	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
 }
+
+func TestScheduleRemainingActionsCountBufferedStarts(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b *schedBundle) {
+		b.create(t, "rb", basicSchedule(func(s *pb.Schedule) {
+			s.Policy = &pb.SchedulePolicy{Overlap: pb.OverlapPolicy_OVERLAP_POLICY_BUFFER_ONE}
+			s.State = &pb.ScheduleState{LimitedActions: true, RemainingActions: 2}
+		}))
+		b.advance(t, time.Minute)
+		b.advance(t, time.Minute) // buffered behind the first run
+		b.closeRun(t, wfAt("rb", time.Minute), runs.StatusCompleted)
+		wantStarted(t, b, wfAt("rb", time.Minute), wfAt("rb", 2*time.Minute))
+		if rem := b.describe(t, "rb").GetSchedule().GetState().GetRemainingActions(); rem != 0 {
+			t.Fatalf("remaining = %d after two starts, want 0", rem)
+		}
+		b.closeRun(t, wfAt("rb", 2*time.Minute), runs.StatusCompleted)
+		b.advance(t, 3*time.Minute)
+		wantStarted(t, b, wfAt("rb", time.Minute), wfAt("rb", 2*time.Minute))
+	})
+}
