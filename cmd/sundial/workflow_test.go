@@ -80,6 +80,12 @@ func TestWorkflowStartResultDescribe(t *testing.T) {
 	_, err := b.run(t, "workflow", "result", started.WorkflowID, "--run-id", started.RunID, "--timeout", "30s")
 	wantCallError(t, err, "FAILED", "exploded")
 
+	// A closed run cannot be cancelled or terminated.
+	_, err = b.run(t, "workflow", "cancel", "w1")
+	wantCallError(t, err, "cannot cancel", "closed")
+	_, err = b.run(t, "workflow", "terminate", "w1")
+	wantCallError(t, err, "cannot terminate")
+
 	_, err = b.run(t, "workflow", "describe", "nope")
 	wantCallError(t, err, "workflow nope not found")
 }
