@@ -134,11 +134,15 @@ func sundialPhase(ctx context.Context, exe string, cfg config, out io.Writer) (f
 		return 0, err
 	}
 	fmt.Fprintf(out, "  sundial pickup: %s\n", lat)
+	self0, redis0 := runbench.SelfCPU(), runbench.RedisCPU(ctx, env.Redis)
 	tp, err := runbench.Measure(ctx, procs, cfg.runs, cfg.producers, runbench.SundialEnqueue(c, queue, false))
 	if err != nil {
 		return 0, err
 	}
+	self, rcpu := runbench.SelfCPU()-self0, runbench.RedisCPU(ctx, env.Redis)-redis0
+	procs.Stop()
 	fmt.Fprintf(out, "  sundial throughput: %s\n", tp)
+	printCPU(out, "sundial", cfg.runs, self, procs.CPU(), rcpu)
 	return tp.PerSecond(), nil
 }
 
@@ -174,12 +178,35 @@ func asynqPhase(ctx context.Context, exe string, cfg config, out io.Writer) (flo
 		return 0, err
 	}
 	fmt.Fprintf(out, "  asynq pickup: %s\n", lat)
+	rdb := redis.NewClient(mustParseURL(cfg.redisURL))
+	defer rdb.Close()
+	self0, redis0 := runbench.SelfCPU(), runbench.RedisCPU(ctx, rdb)
 	tp, err := runbench.Measure(ctx, procs, cfg.runs, cfg.producers, enqueue(false))
 	if err != nil {
 		return 0, err
 	}
+	self, rcpu := runbench.SelfCPU()-self0, runbench.RedisCPU(ctx, rdb)-redis0
+	procs.Stop()
 	fmt.Fprintf(out, "  asynq throughput: %s\n", tp)
+	printCPU(out, "asynq", cfg.runs, self, procs.CPU(), rcpu)
 	return tp.PerSecond(), nil
+}
+
+// printCPU prints the CPU each part used per run during a throughput phase.
+// The worker's figure covers its whole life (pickups included); Redis's
+// includes other clients' work when Redis is shared (use --own-redis).
+func printCPU(out io.Writer, name string, runs int, self, worker, rcpu time.Duration) {
+	per := func(d time.Duration) string { return (d / time.Duration(runs)).Round(time.Microsecond).String() }
+	fmt.Fprintf(out, "  %s CPU per run: producers+server %s, worker %s, redis %s, total %s\n",
+		name, per(self), per(worker), per(rcpu), per(self+worker+rcpu))
+}
+
+func mustParseURL(u string) *redis.Options {
+	o, err := redis.ParseURL(u)
+	if err != nil {
+		panic(err)
+	}
+	return o
 }
 
 // cleanAsynq deletes the bench queue's keys (asynq has no key prefix: its

@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sundial-dev/sundial/client"
@@ -126,6 +127,7 @@ type Procs struct {
 	changed chan struct{}
 	pickups chan time.Duration
 	exited  chan error
+	cpu     time.Duration
 }
 
 // StartProcs starts n copies of exe with args, and waits until each says
@@ -226,6 +228,9 @@ func (p *Procs) WaitCompleted(ctx context.Context, n int64) (time.Time, error) {
 // Pickups is where the workers' pickup latencies arrive.
 func (p *Procs) Pickups() <-chan time.Duration { return p.pickups }
 
+// CPU returns the user+system CPU time the children used; call it after Stop.
+func (p *Procs) CPU() time.Duration { return p.cpu }
+
 // Stop sends SIGTERM to every child and waits for them, killing those that
 // take more than 10 s.
 func (p *Procs) Stop() {
@@ -240,6 +245,9 @@ func (p *Procs) Stop() {
 		case <-time.After(10 * time.Second):
 			_ = c.Process.Kill()
 			<-done
+		}
+		if st := c.ProcessState; st != nil {
+			p.cpu += st.UserTime() + st.SystemTime()
 		}
 	}
 	p.cmds = nil
@@ -397,5 +405,41 @@ func MeasurePickup(ctx context.Context, procs *Procs, n int, enqueue func(ctx co
 
 // Dial returns a client for env's server.
 func Dial(ctx context.Context, addr string) (*client.Client, error) {
-	return client.Dial(ctx, client.Options{Address: addr, Identity: "sundial-bench"})
+	return client.Dial(ctx, client.Options{Address: addr, Identity: "sundial-bench", ClientOptions: ClientOptions()})
+}
+
+// ClientOptions are the Connect options of the bench's clients: with
+// SUNDIAL_BENCH_NO_GZIP set they stop asking for gzipped responses, to
+// measure what compressing tiny messages costs.
+func ClientOptions() []connect.ClientOption {
+	if os.Getenv("SUNDIAL_BENCH_NO_GZIP") == "" {
+		return nil
+	}
+	return []connect.ClientOption{connect.WithAcceptCompression("gzip", nil, nil)}
+}
+
+// SelfCPU returns the user+system CPU time this process used so far.
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// RedisCPU returns the CPU time Redis reports having used (INFO cpu), or 0.
+func RedisCPU(ctx context.Context, rdb redis.UniversalClient) time.Duration {
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }

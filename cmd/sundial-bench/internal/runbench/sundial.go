@@ -92,7 +92,7 @@ func WorkerMain(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}()
 	c, err := client.Dial(ctx, client.Options{Address: a.Addr, Namespace: a.Namespace, Identity: fmt.Sprintf("bench-worker-%d", os.Getpid()),
-		ClientOptions: []connect.ClientOption{connect.WithInterceptors(count)}})
+		ClientOptions: append(ClientOptions(), connect.WithInterceptors(count))})
 	if err != nil {
 		return err
 	}
