@@ -136,7 +136,9 @@ func encodeJSON(v any) (json.RawMessage, error) {
 // ExecuteWorkflow starts a run of workflowType with input (encoded as JSON)
 // and returns a handle on it. A workflow id with an open run fails with an
 // error matching ErrWorkflowAlreadyStarted; bad options fail with one
-// matching ErrInvalidArgument that names the field.
+// matching ErrInvalidArgument that names the field. While the server is
+// unavailable the start is retried, with the same idempotency key, for up
+// to 10 s, so a start whose response was lost is not doubled.
 func (c *Client) ExecuteWorkflow(ctx context.Context, opts StartWorkflowOptions, workflowType string, input any) (WorkflowRun, error) {
 	in, err := encodeJSON(input)
 	if err != nil {
@@ -168,7 +170,7 @@ func (c *Client) ExecuteWorkflow(ctx context.Context, opts StartWorkflowOptions,
 	if id == "" {
 		id = ulid.Make().String()
 	}
-	res, err := c.workflows.StartWorkflow(ctx, connect.NewRequest(&pb.StartWorkflowRequest{
+	req := connect.NewRequest(&pb.StartWorkflowRequest{
 		Namespace:        c.opts.Namespace,
 		WorkflowId:       id,
 		WorkflowType:     workflowType,
@@ -182,14 +184,34 @@ func (c *Client) ExecuteWorkflow(ctx context.Context, opts StartWorkflowOptions,
 		RetryPolicy:      convert.RetryPolicy(opts.RetryPolicy),
 		Memo:             memoValues,
 		IdReusePolicy:    pb.IdReusePolicy(opts.IDReusePolicy),
-		RequestId:        ulid.Make().String(),
-		Identity:         c.opts.Identity,
-	}))
-	if err != nil {
-		return nil, fromConnect(err)
+		// The same request id on every retry below makes the server return
+		// the run a lost response had started instead of a duplicate error.
+		RequestId: ulid.Make().String(),
+		Identity:  c.opts.Identity,
+	})
+	giveUp := time.Now().Add(startRetryFor)
+	backoff := 50 * time.Millisecond
+	for {
+		res, err := c.workflows.StartWorkflow(ctx, req)
+		if err == nil {
+			return &workflowRun{c: c, id: id, runID: res.Msg.GetRunId()}, nil
+		}
+		err = fromConnect(err)
+		if !errors.Is(err, ErrUnavailable) || time.Now().Add(backoff).After(giveUp) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
 	}
-	return &workflowRun{c: c, id: id, runID: res.Msg.GetRunId()}, nil
 }
+
+// startRetryFor is how long ExecuteWorkflow retries a start while the server
+// is unavailable.
+const startRetryFor = 10 * time.Second
 
 // GetWorkflow returns a handle on a run without calling the server. An empty
 // runID means the workflow id's latest run.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -401,5 +402,65 @@ func waitSignal[T any](t *testing.T, ch <-chan T, what string) T {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("timed out waiting for %s", what)
 		panic("unreachable")
+	}
+}
+
+// loseFirstStart passes every request to h, but answers the first
+// StartWorkflow with 503 after h has handled it: a start whose response is
+// lost on the way back.
+type loseFirstStart struct {
+	h    http.Handler
+	lost atomic.Bool
+}
+
+func (l *loseFirstStart) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasSuffix(r.URL.Path, "/StartWorkflow") || l.lost.Swap(true) {
+		l.h.ServeHTTP(w, r)
+		return
+	}
+	l.h.ServeHTTP(httptest.NewRecorder(), r)
+	http.Error(w, "proxy lost the response", http.StatusServiceUnavailable)
+}
+
+func TestStartWhoseResponseIsLostIsRetriedOnce(t *testing.T) {
+	t.Parallel()
+	rb := testredis.New(t)
+	srv, err := server.New(server.Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lossy := &loseFirstStart{h: srv.Handler()}
+	ts := httptest.NewServer(lossy)
+	t.Cleanup(ts.Close)
+	// HTTP/1.1, so that every call goes through the lossy handler.
+	c, err := client.NewLazy(client.Options{Address: ts.URL, Namespace: rb.Namespace, HTTPClient: &http.Client{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx := testCtx(t)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "lossy", TaskQueue: "q"}, "T", nil)
+	if err != nil {
+		t.Fatalf("start after a lost response: %v", err)
+	}
+	if !lossy.lost.Load() {
+		t.Fatal("the first response was not dropped")
+	}
+	d, err := c.DescribeWorkflow(ctx, "lossy", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.RunID != run.GetRunID() {
+		t.Errorf("retried start returned run %s, the latest run is %s", run.GetRunID(), d.RunID)
+	}
+	n := 0
+	for _, err := range c.ListWorkflows(ctx, client.ListWorkflowsOptions{WorkflowType: "T"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Errorf("%d runs after a retried start, want 1", n)
 	}
 }
