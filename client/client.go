@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"golang.org/x/net/http2"
 
 	"github.com/sundial-dev/sundial/internal/gen/sundial/v1/sundialv1connect"
 )
@@ -74,20 +73,27 @@ func (o Options) validate() error {
 	return nil
 }
 
-// newHTTPClient returns an HTTP/2 client; for plain http it speaks h2c so
-// that gRPC and long polls share connections.
+// newHTTPClient returns an HTTP/2 client; for plain http it speaks h2c
+// (unencrypted HTTP/2) so that gRPC and long polls share connections.
 func newHTTPClient(cleartext bool) *http.Client {
-	if !cleartext {
-		return &http.Client{Transport: &http2.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
+	var p http.Protocols
+	if cleartext {
+		p.SetUnencryptedHTTP2(true)
+	} else {
+		p.SetHTTP1(true)
+		p.SetHTTP2(true)
 	}
-	return &http.Client{Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
+	return &http.Client{Transport: &http.Transport{
+		Protocols:           &p,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+		HTTP2: &http.HTTP2Config{
+			SendPingTimeout: 30 * time.Second,
+			PingTimeout:     10 * time.Second,
 		},
-		ReadIdleTimeout: 30 * time.Second,
-		PingTimeout:     10 * time.Second,
 	}}
 }
 
