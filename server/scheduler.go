@@ -85,7 +85,7 @@ func (s *scheduler) run(ctx context.Context) error {
 			s.log.Error("scheduler pass failed", "err", err)
 		}
 		wait := s.poll
-		if t, ok, err := s.earliest(ctx); err == nil && ok {
+		if t, ok, err := s.store.EarliestDue(ctx); err == nil && ok {
 			if d := t.Sub(s.clock.Now()); d < wait {
 				wait = max(d, time.Millisecond)
 			}
@@ -98,20 +98,6 @@ func (s *scheduler) run(ctx context.Context) error {
 		}
 		timer.Reset(wait)
 	}
-}
-
-func (s *scheduler) earliest(ctx context.Context) (time.Time, bool, error) {
-	var best time.Time
-	for p := 0; p < s.store.Partitions(); p++ {
-		t, ok, err := s.store.EarliestDue(ctx, p)
-		if err != nil {
-			return time.Time{}, false, err
-		}
-		if ok && (best.IsZero() || t.Before(best)) {
-			best = t
-		}
-	}
-	return best, !best.IsZero(), nil
 }
 
 // tick runs one pass: it claims and processes every fire due at the

@@ -406,16 +406,20 @@ func (s *Store) Claim(ctx context.Context, p int, now time.Time, lease time.Dura
 	return out, nil
 }
 
-// EarliestDue returns the earliest due or in-flight deadline in partition
-// p, and false when both sets are empty.
-func (s *Store) EarliestDue(ctx context.Context, p int) (time.Time, bool, error) {
+// EarliestDue returns the earliest due time or in-flight deadline over all
+// partitions, in one round trip, and false when every set is empty.
+func (s *Store) EarliestDue(ctx context.Context) (time.Time, bool, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.ZSliceCmd, 0, 2*s.k.partitions)
+	for p := 0; p < s.k.partitions; p++ {
+		cmds = append(cmds, pipe.ZRangeWithScores(ctx, s.k.due(p), 0, 0), pipe.ZRangeWithScores(ctx, s.k.inflight(p), 0, 0))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return time.Time{}, false, fmt.Errorf("peek due sets: %w", err)
+	}
 	var best time.Time
-	for _, key := range []string{s.k.due(p), s.k.inflight(p)} {
-		zs, err := s.rdb.ZRangeWithScores(ctx, key, 0, 0).Result()
-		if err != nil {
-			return time.Time{}, false, fmt.Errorf("peek due set: %w", err)
-		}
-		if len(zs) == 1 {
+	for _, c := range cmds {
+		if zs := c.Val(); len(zs) == 1 {
 			t := time.UnixMilli(int64(zs[0].Score))
 			if best.IsZero() || t.Before(best) {
 				best = t
