@@ -534,3 +534,28 @@ func TestScheduleRemainingActionsCountBufferedStarts(t *testing.T) {
 		wantStarted(t, b, wfAt("rb", time.Minute), wfAt("rb", 2*time.Minute))
 	})
 }
+
+func TestScheduleMatchingTimesAndTypeFilter(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b *schedBundle) {
+		ctx := context.Background()
+		b.create(t, "m1", basicSchedule())
+		b.create(t, "m2", basicSchedule(func(s *pb.Schedule) { s.Action.WorkflowType = "other" }))
+		res, err := b.h.ListScheduleMatchingTimes(ctx, connect.NewRequest(&pb.ListScheduleMatchingTimesRequest{Namespace: b.ns, ScheduleId: "m1", Limit: 3}))
+		if err != nil || len(res.Msg.GetStartTimes()) != 3 || !res.Msg.GetStartTimes()[2].AsTime().Equal(t0.Add(3*time.Minute)) {
+			t.Fatalf("matching times: %v %v", res, err)
+		}
+		res, err = b.h.ListScheduleMatchingTimes(ctx, connect.NewRequest(&pb.ListScheduleMatchingTimesRequest{Namespace: b.ns,
+			Spec: &pb.ScheduleSpec{CronExpressions: []string{"0 0 * * *"}}, StartTime: timestamppb.New(t0), EndTime: timestamppb.New(t0.Add(72 * time.Hour)), Limit: 10}))
+		if err != nil || len(res.Msg.GetStartTimes()) != 3 {
+			t.Fatalf("inline spec: %v %v", res, err)
+		}
+		l, err := b.h.ListSchedules(ctx, connect.NewRequest(&pb.ListSchedulesRequest{Namespace: b.ns, WorkflowType: "other"}))
+		if err != nil || len(l.Msg.GetSchedules()) != 1 || l.Msg.GetSchedules()[0].GetScheduleId() != "m2" {
+			t.Fatalf("type filter: %v %v", l, err)
+		}
+		if e := l.Msg.GetSchedules()[0]; e.GetSpecSummary() == "" || !e.GetNextActionTime().AsTime().Equal(t0.Add(time.Minute)) {
+			t.Fatalf("list entry %v", e)
+		}
+	})
+}

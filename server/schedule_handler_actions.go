@@ -179,8 +179,9 @@ func (h *scheduleHandler) ResumeAllSchedules(ctx context.Context, req *connect.R
 }
 
 // ListScheduleMatchingTimes previews nominal times of a stored schedule or
-// of an inline spec, from start_time (default now) to end_time (default
-// open), at most limit (default 10, maximum 1000).
+// of an inline spec, from start_time (inclusive; default: after now) to
+// end_time (inclusive; default open), at most limit (default 10, maximum
+// 1000).
 func (h *scheduleHandler) ListScheduleMatchingTimes(ctx context.Context, req *connect.Request[pb.ListScheduleMatchingTimesRequest]) (*connect.Response[pb.ListScheduleMatchingTimesResponse], error) {
 	m := req.Msg
 	ns, err := ids.Namespace(m.GetNamespace())
@@ -195,8 +196,10 @@ func (h *scheduleHandler) ListScheduleMatchingTimes(ctx context.Context, req *co
 		limit = int(l)
 	}
 	start, end := convert.FromTimestamp(m.GetStartTime()), convert.FromTimestamp(m.GetEndTime())
+	after := start.Add(-time.Nanosecond) // an explicit start is inclusive
 	if start.IsZero() {
 		start = h.clock.Now()
+		after = start // the default is "from now on", as Describe's next times
 	}
 	if !end.IsZero() && end.Before(start) {
 		return nil, toConnect(errs.Field("end_time", "%s is before start_time %s", end.Format(time.RFC3339), start.Format(time.RFC3339)))
@@ -222,7 +225,7 @@ func (h *scheduleHandler) ListScheduleMatchingTimes(ctx context.Context, req *co
 		}
 	}
 	res := &pb.ListScheduleMatchingTimesResponse{}
-	for t, ok := spec.Next(start.Add(-time.Nanosecond)); ok && len(res.StartTimes) < limit && (end.IsZero() || !t.After(end)); t, ok = spec.Next(t) {
+	for t, ok := spec.Next(after); ok && len(res.StartTimes) < limit && (end.IsZero() || !t.After(end)); t, ok = spec.Next(t) {
 		res.StartTimes = append(res.StartTimes, convert.Timestamp(t))
 	}
 	return connect.NewResponse(res), nil

@@ -341,8 +341,8 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	if err := sleepCtx(ctx, *every+2*time.Second); err != nil {
 		return err
 	}
-	rssSmall, heapSmall := rss(), heapInuse()
-	fmt.Fprintf(out, "with %d schedules, after firing for %s: RSS %s, Go heap in use %s\n", *small, *every, mib(rssSmall), mib(int64(heapSmall)))
+	rssSmall, heapSmall, gSmall := rss(), heapInuse(), runtime.NumGoroutine()
+	fmt.Fprintf(out, "with %d schedules, after firing for %s: RSS %s, Go heap in use %s, %d goroutines (server and load tool)\n", *small, *every, mib(rssSmall), mib(int64(heapSmall)), gSmall)
 
 	// 2. The full population.
 	memBefore, _ := usedMemory(ctx, env.rdb)
@@ -394,7 +394,7 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	if err := sleepCtx(ctx, 3*time.Second); err != nil { // late commits land
 		return err
 	}
-	rssBig, heapBig := rss(), heapInuse()
+	rssBig, heapBig, gBig := rss(), heapInuse(), runtime.NumGoroutine()
 	var lags latencies
 	started, other := 0, 0
 	ids := make([]string, *schedules)
@@ -416,7 +416,7 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "window %s: %d fires started (%.0f fires/s; expected %.0f/s), %d other records\n",
 		window, started, float64(started)/window.Seconds(), float64(*schedules)/every.Seconds(), other)
 	fmt.Fprintf(out, "fire lag (enqueue − nominal): %s\n", lags)
-	fmt.Fprintf(out, "with %d schedules: RSS %s (peak while firing %s), Go heap in use %s\n", *schedules, mib(rssBig), mib(peakRSS), mib(int64(heapBig)))
+	fmt.Fprintf(out, "with %d schedules: RSS %s (peak while firing %s), Go heap in use %s, %d goroutines\n", *schedules, mib(rssBig), mib(peakRSS), mib(int64(heapBig)), gBig)
 	fmt.Fprintf(out, "RSS %d → %d schedules: %s → %s; heap %s → %s\n", *small, *schedules, mib(rssSmall), mib(rssBig), mib(int64(heapSmall)), mib(int64(heapBig)))
 	return nil
 }
