@@ -49,6 +49,9 @@ type Config struct {
 	// PollInterval is how often the loops look for due work when nothing
 	// wakes them earlier. Optional: defaults to 100 ms.
 	PollInterval time.Duration
+	// metrics is set by New; components record into it.
+	metrics *metrics
+
 	// DisableLoops stops New from running the scheduler and timer loops, for
 	// tests that drive them step by step. Optional: defaults to false.
 	DisableLoops bool
@@ -119,6 +122,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	cfg.metrics = newMetrics(cfg.Redis)
 	s := &Server{cfg: cfg, log: cfg.Logger.With("replica", cfg.ReplicaID)}
 	rc, err := newRunsComponent(&cfg)
 	if err != nil {
@@ -143,15 +147,16 @@ func (s *Server) buildHandler() http.Handler {
 			s.log.ErrorContext(ctx, "handler panic", "procedure", spec.Procedure, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			return connect.NewError(connect.CodeInternal, errors.New("internal error (the server logged the details)"))
 		}),
-		connect.WithInterceptors(errorLogger(s.log)),
+		connect.WithInterceptors(s.cfg.metrics.interceptor(), errorLogger(s.log)),
 	}
 	var names []string
 	for _, c := range s.components {
 		c.mount(mux, opts)
 		names = append(names, c.serviceNames()...)
 	}
+	mux.Handle("/metrics", s.cfg.metrics.handler())
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
-	reflector := grpcreflect.NewStaticReflector(names...)
+	reflector := grpcreflect.NewStaticReflector(append(names, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	limited := http.MaxBytesHandler(mux, int64(s.cfg.MaxRequestBytes)+1024)
