@@ -24,9 +24,11 @@ type Options struct {
 	// returns empty and is sent again. Optional: defaults to 30 s; at most 60 s.
 	PollWait time.Duration
 	// GracePeriod is how long Run lets in-flight runs finish once its context
-	// ends. Runs still going then have their context cancelled and are not
-	// reported: the server redelivers them when their heartbeat timeout
-	// lapses. Optional: defaults to 10 s.
+	// ends. Runs still going then have their context cancelled (cause
+	// ErrWorkerShutdown) and are not reported: the server redelivers each as
+	// a new attempt when its heartbeat timeout lapses, which counts against
+	// the retry policy's MaximumAttempts but, unlike a reported failure,
+	// fails no run that has no retry policy. Optional: defaults to 10 s.
 	GracePeriod time.Duration
 	// ReportTimeout bounds the retries of one CompleteTask or FailTask call
 	// while the server is unavailable. Optional: defaults to 30 s.

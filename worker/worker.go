@@ -9,6 +9,14 @@
 //
 // Delivery is at least once: a run whose worker dies is redelivered after its
 // heartbeat timeout, so workflow functions should be idempotent.
+//
+// What a workflow's context tells it: context.Cause(ctx) is
+// ErrCancelRequested after CancelWorkflow (return, and the run closes as
+// CANCELED), ErrRunClosed once the server rejects a heartbeat (terminated,
+// timed out or redelivered elsewhere: the result is discarded), and
+// ErrWorkerShutdown when Run's grace period is over. The context's deadline
+// is the run's timeout, when it has one. GetInfo(ctx) names the run and the
+// attempt.
 package worker
 
 import (
