@@ -3,9 +3,6 @@ package worker_test
 import (
 	"bufio"
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,7 +12,6 @@ import (
 
 	"github.com/sundial-dev/sundial/client"
 	"github.com/sundial-dev/sundial/internal/testredis"
-	"github.com/sundial-dev/sundial/server"
 )
 
 // child is a killtest worker process whose stdout lines arrive on lines.
@@ -109,25 +105,12 @@ func TestKilledWorkerRunIsRedeliveredAndCompletesOnce(t *testing.T) {
 		t.Skip("builds and kills a worker process")
 	}
 	bin := buildKillWorker(t)
-	rb := testredis.New(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Logger: quiet, PollInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	loops := make(chan error, 1)
-	go func() { loops <- srv.Run(ctx) }()
-	ts := httptest.NewServer(srv.Handler())
-	defer func() { cancel(); <-loops; ts.Close() }()
-	c, err := client.NewLazy(client.Options{Address: ts.URL, Namespace: rb.Namespace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	env := setupServer(t)
+	c := env.c
 	queue := "kill-" + testredis.RandomID()
-	args := []string{"--addr", ts.URL, "--namespace", rb.Namespace, "--queue", queue}
+	args := []string{"--addr", env.url, "--namespace", env.namespace, "--queue", queue}
 
 	first := startChild(t, bin, append(args, "--block")...)
 	first.expect(t, "ready", 20*time.Second)
