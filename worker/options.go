@@ -73,17 +73,17 @@ func (o Options) WithDefaults() Options {
 func (o Options) validate() error {
 	switch {
 	case o.MaxConcurrentRuns < 1:
-		return fmt.Errorf("MaxConcurrentRuns must be at least 1, got %d", o.MaxConcurrentRuns)
+		return fmt.Errorf("invalid MaxConcurrentRuns: must be at least 1, got %d", o.MaxConcurrentRuns)
 	case o.Pollers < 1:
-		return fmt.Errorf("Pollers must be at least 1, got %d", o.Pollers)
+		return fmt.Errorf("invalid Pollers: must be at least 1, got %d", o.Pollers)
 	case o.MaxTasksPerPoll < 1 || o.MaxTasksPerPoll > 100:
-		return fmt.Errorf("MaxTasksPerPoll must be in 1-100, got %d", o.MaxTasksPerPoll)
+		return fmt.Errorf("invalid MaxTasksPerPoll: must be in 1-100, got %d", o.MaxTasksPerPoll)
 	case o.PollWait < 10*time.Millisecond || o.PollWait > 60*time.Second:
-		return fmt.Errorf("PollWait must be between 10ms and 60s, got %s", o.PollWait)
+		return fmt.Errorf("invalid PollWait: must be between 10ms and 60s, got %s", o.PollWait)
 	case o.GracePeriod < 0:
-		return fmt.Errorf("GracePeriod must not be negative, got %s", o.GracePeriod)
+		return fmt.Errorf("invalid GracePeriod: must not be negative, got %s", o.GracePeriod)
 	case o.ReportTimeout < 0:
-		return fmt.Errorf("ReportTimeout must not be negative, got %s", o.ReportTimeout)
+		return fmt.Errorf("invalid ReportTimeout: must not be negative, got %s", o.ReportTimeout)
 	}
 	return nil
 }

@@ -129,10 +129,11 @@ func TestRegisteredShapesDecodeInputAndEncodeResult(t *testing.T) {
 func TestRegisterRejectsBadShapes(t *testing.T) {
 	t.Parallel()
 	cases := map[string]any{
-		"not a function":      42,
-		"nil":                 nil,
-		"no context":          func(int) error { return nil },
-		"no error":            func(context.Context) int { return 0 },
+		"not a function": 42,
+		"nil":            nil,
+		"no context":     func(int) error { return nil },
+		"no error":       func(context.Context) int { return 0 },
+		//lint:ignore ST1008 a deliberately wrong shape
 		"error not last":      func(context.Context) (error, int) { return nil, 0 },
 		"too many inputs":     func(context.Context, int, int) error { return nil },
 		"too many outputs":    func(context.Context) (int, int, error) { return 0, 0, nil },
