@@ -124,7 +124,9 @@ func NewLazy(opts Options) (*Client, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	copts := append([]connect.ClientOption{}, opts.ClientOptions...)
+	// Small requests are sent uncompressed: gzip costs more than it saves
+	// below about 1 KiB. Options given by the caller come last and win.
+	copts := append([]connect.ClientOption{connect.WithCompressMinBytes(1024)}, opts.ClientOptions...)
 	if opts.GRPC {
 		copts = append(copts, connect.WithGRPC())
 	}

@@ -143,6 +143,9 @@ func (s *Server) buildHandler() http.Handler {
 	mux := http.NewServeMux()
 	opts := []connect.HandlerOption{
 		connect.WithReadMaxBytes(s.cfg.MaxRequestBytes),
+		// Most messages are a few hundred bytes; gzip costs more CPU than
+		// it saves below about 1 KiB.
+		connect.WithCompressMinBytes(1024),
 		connect.WithRecover(func(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
 			s.log.ErrorContext(ctx, "handler panic", "procedure", spec.Procedure, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			return connect.NewError(connect.CodeInternal, errors.New("internal error (the server logged the details)"))
