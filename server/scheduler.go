@@ -24,7 +24,7 @@ const (
 	// claimBatch is how many fires one claim takes from a partition.
 	claimBatch = 256
 	// fireWorkers bounds concurrent fires in one pass.
-	fireWorkers = 64
+	fireWorkers = 128
 	// maxFiresPerClaim bounds the nominal times one claim processes for a
 	// schedule that is behind; the rest are taken by the next claim.
 	maxFiresPerClaim = 100
