@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,13 +13,12 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/sundial-dev/sundial/client"
-	"github.com/sundial-dev/sundial/internal/testredis"
+	"github.com/sundial-dev/sundial/internal/testserver"
 	"github.com/sundial-dev/sundial/schedule"
-	"github.com/sundial-dev/sundial/server"
 )
 
-// scheduleBundle is a client talking to an in-process server on testredis,
-// in a namespace of the test's own.
+// scheduleBundle is a client talking to an in-process server
+// (internal/testserver), in a namespace of the test's own.
 type scheduleBundle struct {
 	c  *client.Client
 	sc client.ScheduleClient
@@ -32,26 +28,12 @@ type scheduleBundle struct {
 // not the clock) and dials it; grpc makes the client speak gRPC.
 func setupSchedules(t *testing.T, grpc bool) *scheduleBundle {
 	t.Helper()
-	rb := testredis.New(t)
-	srv, err := server.New(server.Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Logger: slog.New(slog.DiscardHandler), DisableLoops: true})
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	// Serve h2c with net/http's own HTTP/2 rather than the handler's h2c
-	// upgrade, so that Close ends every connection and no goroutine leaks.
-	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.Config.Protocols = new(http.Protocols)
-	hs.Config.Protocols.SetHTTP1(true)
-	hs.Config.Protocols.SetUnencryptedHTTP2(true)
-	hs.Start()
-	c, err := client.Dial(t.Context(), client.Options{Address: hs.URL, Namespace: rb.Namespace, GRPC: grpc})
+	ts := testserver.Start(t, testserver.Options{DisableLoops: true})
+	c, err := client.Dial(t.Context(), client.Options{Address: ts.URL, Namespace: ts.Namespace, GRPC: grpc})
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
-	t.Cleanup(func() {
-		_ = c.Close()
-		hs.Close()
-	})
+	t.Cleanup(func() { _ = c.Close() })
 	return &scheduleBundle{c: c, sc: c.ScheduleClient()}
 }
 

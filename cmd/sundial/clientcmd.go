@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +24,19 @@ type clientFlags struct {
 	address   string
 	namespace string
 	output    string
+}
+
+// clientFlagsHelp ends the long help of every command group whose
+// subcommands talk to a server.
+const clientFlagsHelp = "Every subcommand takes --address (env SUNDIAL_ADDRESS, default " + client.DefaultAddress + "),\n" +
+	"--namespace (env SUNDIAL_NAMESPACE, default " + client.DefaultNamespace + ") and --output text|json."
+
+// newClientGroup builds a parent command (schedule, workflow) whose
+// subcommands talk to a server: it carries the shared flags, and its long
+// help is long followed by a paragraph on them.
+func newClientGroup(m *Main, use, short, long string) (*cobra.Command, *clientFlags) {
+	cmd := &cobra.Command{Use: use, Short: short, Long: long + "\n\n" + clientFlagsHelp}
+	return cmd, addClientFlags(m, cmd)
 }
 
 // addClientFlags registers the shared flags on parent, with defaults from
@@ -63,6 +78,62 @@ func (f *clientFlags) dial(ctx context.Context) (*client.Client, error) {
 		return nil, fmt.Errorf("%w (set --address or SUNDIAL_ADDRESS)", err)
 	}
 	return c, nil
+}
+
+// withClient dials the server, calls call with the command's context and the
+// client, and closes the client.
+func (f *clientFlags) withClient(cmd *cobra.Command, call func(ctx context.Context, c *client.Client) error) error {
+	ctx := cmd.Context()
+	c, err := f.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return call(ctx, c)
+}
+
+// outputf prints v as JSON with --output json, and otherwise the text that
+// format and args make.
+func (f *clientFlags) outputf(w io.Writer, v any, format string, args ...any) error {
+	if f.json() {
+		return writeJSON(w, v)
+	}
+	fmt.Fprintf(w, format, args...)
+	return nil
+}
+
+// collect gathers what seq yields, at most limit items (0: all), into a
+// slice that is never nil, so JSON prints [] rather than null. An error ends
+// it, turned by callError into what the user sees about what.
+func collect[T any](seq iter.Seq2[T, error], limit int, what string) ([]T, error) {
+	out := []T{}
+	for v, err := range seq {
+		if err != nil {
+			return nil, callError(err, what)
+		}
+		out = append(out, v)
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// newTable returns a writer that aligns tab-separated columns on out; call
+// Flush when done.
+func newTable(out io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+}
+
+// writeTable prints header, then one line per row as line formats it, in
+// aligned columns.
+func writeTable[T any](out io.Writer, header string, rows []T, line func(T) string) error {
+	w := newTable(out)
+	fmt.Fprintln(w, header)
+	for _, r := range rows {
+		fmt.Fprintln(w, line(r))
+	}
+	return w.Flush()
 }
 
 // callError turns a client error into what the user sees: bad input the
@@ -110,6 +181,30 @@ func parseTimeFlag(name, s string, loc *time.Location, now time.Time) (time.Time
 		}
 	}
 	return time.Time{}, usageErrorf("--%s %q: use RFC 3339 (2026-01-02T15:04:05Z), a date (2026-01-02), now, or a duration from now (-2h)", name, s)
+}
+
+// timeFlag is a time flag to parse: its name, its value as given, and where
+// to store the instant.
+type timeFlag struct {
+	name, val string
+	dst       *time.Time
+}
+
+// parseTimeFlags parses each flag's value with parseTimeFlag and stores the
+// instant, in UTC, in its destination; an empty value stores the zero time.
+func parseTimeFlags(loc *time.Location, now time.Time, flags ...timeFlag) error {
+	for _, fl := range flags {
+		*fl.dst = time.Time{}
+		if fl.val == "" {
+			continue
+		}
+		t, err := parseTimeFlag(fl.name, fl.val, loc, now)
+		if err != nil {
+			return err
+		}
+		*fl.dst = t.UTC()
+	}
+	return nil
 }
 
 // parseTags reads repeated k=v flags.

@@ -2,21 +2,22 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/sundial-dev/sundial/internal/testredis"
-	"github.com/sundial-dev/sundial/server"
+	"go.uber.org/goleak"
+
+	"github.com/sundial-dev/sundial/internal/testserver"
 )
 
-// cliBundle is an in-process Sundial server (on testredis, with a key prefix
-// and namespace of the test's own) that CLI commands talk to.
+// TestMain fails the package if a goroutine outlives its tests.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// cliBundle is an in-process Sundial server (internal/testserver: on
+// testredis, with a key prefix and namespace of the test's own) that CLI
+// commands talk to.
 type cliBundle struct {
 	// addr is the server's base URL.
 	addr string
@@ -24,37 +25,12 @@ type cliBundle struct {
 	namespace string
 }
 
-// setupCLI starts a server with its loops running, serves it over HTTP/1.1
-// and h2c on a loopback port, and stops both when the test ends.
+// setupCLI starts a server with its loops running (see testserver.Start),
+// which stops when the test ends.
 func setupCLI(t *testing.T) *cliBundle {
 	t.Helper()
-	rb := testredis.New(t)
-	srv, err := server.New(server.Config{
-		Redis:     rb.Client,
-		KeyPrefix: rb.Prefix,
-		Logger:    slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	loops := make(chan error, 1)
-	go func() { loops <- srv.Run(ctx) }()
-	// net/http's own h2c rather than the handler's upgrade, so that Close
-	// ends every connection.
-	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.Config.Protocols = new(http.Protocols)
-	hs.Config.Protocols.SetHTTP1(true)
-	hs.Config.Protocols.SetUnencryptedHTTP2(true)
-	hs.Start()
-	t.Cleanup(func() {
-		hs.Close()
-		cancel()
-		if err := <-loops; err != nil {
-			t.Errorf("server loops: %v", err)
-		}
-	})
-	return &cliBundle{addr: hs.URL, namespace: rb.Namespace}
+	ts := testserver.Start(t, testserver.Options{})
+	return &cliBundle{addr: ts.URL, namespace: ts.Namespace}
 }
 
 // run runs the sundial command line args against the bundle's server (its

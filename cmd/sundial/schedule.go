@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,14 +19,8 @@ func init() { register("schedule", newScheduleCmd) }
 
 // newScheduleCmd builds `sundial schedule` and its subcommands.
 func newScheduleCmd(m *Main) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "schedule",
-		Short: "Create, inspect and change schedules",
-		Long: "Create, inspect and change schedules on a Sundial server.\n\n" +
-			"Every subcommand takes --address (env SUNDIAL_ADDRESS, default " + client.DefaultAddress + "),\n" +
-			"--namespace (env SUNDIAL_NAMESPACE, default " + client.DefaultNamespace + ") and --output text|json.",
-	}
-	f := addClientFlags(m, cmd)
+	cmd, f := newClientGroup(m, "schedule", "Create, inspect and change schedules",
+		"Create, inspect and change schedules on a Sundial server.")
 	cmd.AddCommand(
 		scheduleCreateCmd(m, f), scheduleDescribeCmd(f), scheduleListCmd(f), scheduleUpdateCmd(m, f),
 		schedulePauseCmd(f, true), schedulePauseCmd(f, false), scheduleTriggerCmd(f), scheduleBackfillCmd(f),
@@ -73,37 +67,33 @@ func scheduleCreateCmd(m *Main, f *clientFlags) *cobra.Command {
 			if err := sf.apply(cmd.Flags(), &s, time.Now()); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			opts := client.NewScheduleOptions(id, s)
-			opts.TriggerImmediately = trigger
-			h, err := c.ScheduleClient().Create(ctx, opts)
-			if errors.Is(err, client.ErrScheduleAlreadyExists) {
-				return fmt.Errorf("schedule %q already exists in namespace %q (change it with `sundial schedule update %s`, or delete it first)", id, c.Namespace(), id)
-			}
-			if h == nil {
-				return callError(err, "schedule "+id)
-			}
-			if err != nil {
-				return err
-			}
-			next, err := h.ListMatchingTimes(ctx, time.Time{}, 3)
-			if err != nil {
-				return callError(err, "schedule "+id)
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"schedule_id": id, "namespace": c.Namespace(), "next_action_times": nonNil(next)})
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "Created schedule %s in namespace %s.\n", id, c.Namespace())
-			for _, t := range next {
-				fmt.Fprintf(w, "  next: %s\n", formatTime(t))
-			}
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				opts := client.NewScheduleOptions(id, s)
+				opts.TriggerImmediately = trigger
+				h, err := c.ScheduleClient().Create(ctx, opts)
+				if errors.Is(err, client.ErrScheduleAlreadyExists) {
+					return fmt.Errorf("schedule %q already exists in namespace %q (change it with `sundial schedule update %s`, or delete it first)", id, c.Namespace(), id)
+				}
+				if h == nil {
+					return callError(err, "schedule "+id)
+				}
+				if err != nil {
+					return err
+				}
+				next, err := h.ListMatchingTimes(ctx, time.Time{}, 3)
+				if err != nil {
+					return callError(err, "schedule "+id)
+				}
+				if f.json() {
+					return writeJSON(cmd.OutOrStdout(), map[string]any{"schedule_id": id, "namespace": c.Namespace(), "next_action_times": nonNil(next)})
+				}
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "Created schedule %s in namespace %s.\n", id, c.Namespace())
+				for _, t := range next {
+					fmt.Fprintf(w, "  next: %s\n", formatTime(t))
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&id, "id", "", "schedule id")
@@ -118,25 +108,21 @@ func scheduleDescribeCmd(f *clientFlags) *cobra.Command {
 		Short: "Show a schedule, its recent actions and its next times",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			d, err := c.ScheduleClient().GetHandle(ctx, args[0]).Describe(ctx)
-			if err != nil {
-				return callError(err, "schedule "+args[0])
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), struct {
-					ScheduleID string `json:"schedule_id"`
-					Namespace  string `json:"namespace"`
-					*client.ScheduleDescription
-				}{args[0], c.Namespace(), d})
-			}
-			printDescription(cmd.OutOrStdout(), args[0], c.Namespace(), d)
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				d, err := c.ScheduleClient().GetHandle(ctx, args[0]).Describe(ctx)
+				if err != nil {
+					return callError(err, "schedule "+args[0])
+				}
+				if f.json() {
+					return writeJSON(cmd.OutOrStdout(), struct {
+						ScheduleID string `json:"schedule_id"`
+						Namespace  string `json:"namespace"`
+						*client.ScheduleDescription
+					}{args[0], c.Namespace(), d})
+				}
+				printDescription(cmd.OutOrStdout(), args[0], c.Namespace(), d)
+				return nil
+			})
 		},
 	}
 }
@@ -145,7 +131,7 @@ func scheduleDescribeCmd(f *clientFlags) *cobra.Command {
 func printDescription(out io.Writer, id, ns string, d *client.ScheduleDescription) {
 	s, in := d.Schedule, d.Info
 	loc := zoneOrLocal(s.Spec.TimeZone)
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	w := newTable(out)
 	fmt.Fprintf(w, "Schedule:\t%s (namespace %s)\n", id, ns)
 	wid := s.Action.WorkflowID
 	if wid == "" {
@@ -191,12 +177,9 @@ func printDescription(out io.Writer, id, ns string, d *client.ScheduleDescriptio
 	if len(in.RecentActions) == 0 {
 		fmt.Fprintln(out, "  none yet")
 	} else {
-		w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "  NOMINAL (UTC)\tACTUAL (UTC)\tWORKFLOW ID\tRUN ID\tSTATUS")
-		for _, r := range in.RecentActions {
-			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", formatTime(r.ScheduleTime), formatTime(r.ActualTime), r.WorkflowID, r.RunID, r.Status)
-		}
-		_ = w.Flush()
+		_ = writeTable(out, "  NOMINAL (UTC)\tACTUAL (UTC)\tWORKFLOW ID\tRUN ID\tSTATUS", in.RecentActions, func(r client.ScheduleActionResult) string {
+			return fmt.Sprintf("  %s\t%s\t%s\t%s\t%s", formatTime(r.ScheduleTime), formatTime(r.ActualTime), r.WorkflowID, r.RunID, r.Status)
+		})
 	}
 	fmt.Fprintln(out, "\nNext action times:")
 	if len(in.NextActionTimes) == 0 {
@@ -253,32 +236,19 @@ func scheduleListCmd(f *clientFlags) *cobra.Command {
 			case active:
 				opts.Paused = client.ScheduleListActive
 			}
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			entries := []*client.ScheduleListEntry{}
-			for e, err := range c.ScheduleClient().List(ctx, opts) {
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				entries, err := collect(c.ScheduleClient().List(ctx, opts), limit, "schedules")
 				if err != nil {
-					return callError(err, "schedules")
+					return err
 				}
-				entries = append(entries, e)
-				if limit > 0 && len(entries) >= limit {
-					break
+				if f.json() {
+					return writeJSON(cmd.OutOrStdout(), entries)
 				}
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), entries)
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tWORKFLOW TYPE\tSPEC\tNEXT RUN (LOCAL)\tNEXT RUN (UTC)\tPAUSED\tNOTE")
-			for _, e := range entries {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%t\t%s\n", e.ID, e.WorkflowType, e.SpecSummary,
-					formatLocal(e.NextActionTime, zoneOrLocal(e.TimeZone)), formatTime(e.NextActionTime), e.Paused, e.Note)
-			}
-			return w.Flush()
+				return writeTable(cmd.OutOrStdout(), "ID\tWORKFLOW TYPE\tSPEC\tNEXT RUN (LOCAL)\tNEXT RUN (UTC)\tPAUSED\tNOTE", entries, func(e *client.ScheduleListEntry) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%t\t%s", e.ID, e.WorkflowType, e.SpecSummary,
+						formatLocal(e.NextActionTime, zoneOrLocal(e.TimeZone)), formatTime(e.NextActionTime), e.Paused, e.Note)
+				})
+			})
 		},
 	}
 	fs := cmd.Flags()
@@ -312,38 +282,30 @@ func scheduleUpdateCmd(m *Main, f *clientFlags) *cobra.Command {
 				}
 				file = &s
 			}
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			now := time.Now()
-			var applyErr error
-			err = c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
-				DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-					s := in.Description.Schedule
-					if file != nil {
-						s = *file
-					}
-					if err := sf.apply(cmd.Flags(), &s, now); err != nil {
-						applyErr = err
-						return nil, err
-					}
-					return &client.ScheduleUpdate{Schedule: &s}, nil
-				},
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				now := time.Now()
+				var applyErr error
+				err := c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
+					DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+						s := in.Description.Schedule
+						if file != nil {
+							s = *file
+						}
+						if err := sf.apply(cmd.Flags(), &s, now); err != nil {
+							applyErr = err
+							return nil, err
+						}
+						return &client.ScheduleUpdate{Schedule: &s}, nil
+					},
+				})
+				if applyErr != nil {
+					return applyErr
+				}
+				if err != nil {
+					return callError(err, "schedule "+id)
+				}
+				return f.outputf(cmd.OutOrStdout(), map[string]any{"schedule_id": id, "updated": true}, "Updated schedule %s.\n", id)
 			})
-			if applyErr != nil {
-				return applyErr
-			}
-			if err != nil {
-				return callError(err, "schedule "+id)
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"schedule_id": id, "updated": true})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Updated schedule %s.\n", id)
-			return nil
 		},
 	}
 	sf.add(cmd.Flags())
@@ -361,26 +323,19 @@ func schedulePauseCmd(f *clientFlags, pause bool) *cobra.Command {
 		Short: strings.ToUpper(name[:1]) + name[1:] + " a schedule",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			h := c.ScheduleClient().GetHandle(ctx, args[0])
-			if pause {
-				err = h.Pause(ctx, client.SchedulePauseOptions{Note: note})
-			} else {
-				err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: note})
-			}
-			if err != nil {
-				return callError(err, "schedule "+args[0])
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"schedule_id": args[0], "paused": pause})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s schedule %s.\n", verb, args[0])
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				h := c.ScheduleClient().GetHandle(ctx, args[0])
+				var err error
+				if pause {
+					err = h.Pause(ctx, client.SchedulePauseOptions{Note: note})
+				} else {
+					err = h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: note})
+				}
+				if err != nil {
+					return callError(err, "schedule "+args[0])
+				}
+				return f.outputf(cmd.OutOrStdout(), map[string]any{"schedule_id": args[0], "paused": pause}, "%s schedule %s.\n", verb, args[0])
+			})
 		},
 	}
 	cmd.Flags().StringVar(&note, "note", "", "why (shown by describe and list)")
@@ -402,28 +357,24 @@ func scheduleTriggerCmd(f *clientFlags) *cobra.Command {
 				}
 				opts.Overlap = p
 			}
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			res, err := c.ScheduleClient().GetHandle(ctx, args[0]).Trigger(ctx, opts)
-			if err != nil {
-				return callError(err, "schedule "+args[0])
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), struct {
-					ScheduleID string `json:"schedule_id"`
-					client.ScheduleTriggerResult
-				}{args[0], res})
-			}
-			if res.RunID != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "Triggered schedule %s: %s workflow %s (run %s).\n", args[0], strings.ToLower(res.Outcome.String()), res.WorkflowID, res.RunID)
-			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "Triggered schedule %s: %s.\n", args[0], res.Outcome)
-			}
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				res, err := c.ScheduleClient().GetHandle(ctx, args[0]).Trigger(ctx, opts)
+				if err != nil {
+					return callError(err, "schedule "+args[0])
+				}
+				if f.json() {
+					return writeJSON(cmd.OutOrStdout(), struct {
+						ScheduleID string `json:"schedule_id"`
+						client.ScheduleTriggerResult
+					}{args[0], res})
+				}
+				if res.RunID != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "Triggered schedule %s: %s workflow %s (run %s).\n", args[0], strings.ToLower(res.Outcome.String()), res.WorkflowID, res.RunID)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "Triggered schedule %s: %s.\n", args[0], res.Outcome)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&overlap, "overlap", "", "overlap policy for this run (default: the schedule's)")
@@ -441,35 +392,24 @@ func scheduleBackfillCmd(f *clientFlags) *cobra.Command {
 			if start == "" || end == "" {
 				return usageErrorf("give the range: --start <time> --end <time>")
 			}
-			now := time.Now()
 			b := client.ScheduleBackfill{}
-			var err error
-			if b.Start, err = parseTimeFlag("start", start, time.UTC, now); err != nil {
-				return err
-			}
-			if b.End, err = parseTimeFlag("end", end, time.UTC, now); err != nil {
+			if err := parseTimeFlags(time.UTC, time.Now(), timeFlag{"start", start, &b.Start}, timeFlag{"end", end, &b.End}); err != nil {
 				return err
 			}
 			if overlap != "" {
+				var err error
 				if b.Overlap, err = schedule.ParseOverlapPolicy(overlap); err != nil {
 					return &UsageError{Err: fmt.Errorf("--%w", err)}
 				}
 			}
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			n, err := c.ScheduleClient().GetHandle(ctx, args[0]).Backfill(ctx, client.ScheduleBackfillOptions{Backfill: []client.ScheduleBackfill{b}})
-			if err != nil {
-				return callError(err, "schedule "+args[0])
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"schedule_id": args[0], "nominal_times": n})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Backfilling schedule %s: %d nominal time(s) from %s to %s.\n", args[0], n, formatTime(b.Start), formatTime(b.End))
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				n, err := c.ScheduleClient().GetHandle(ctx, args[0]).Backfill(ctx, client.ScheduleBackfillOptions{Backfill: []client.ScheduleBackfill{b}})
+				if err != nil {
+					return callError(err, "schedule "+args[0])
+				}
+				return f.outputf(cmd.OutOrStdout(), map[string]any{"schedule_id": args[0], "nominal_times": n},
+					"Backfilling schedule %s: %d nominal time(s) from %s to %s.\n", args[0], n, formatTime(b.Start), formatTime(b.End))
+			})
 		},
 	}
 	cmd.Flags().StringVar(&start, "start", "", "first nominal time (RFC 3339, date, now, or -2h)")
@@ -484,20 +424,12 @@ func scheduleDeleteCmd(f *clientFlags) *cobra.Command {
 		Short: "Delete a schedule (runs it started are not affected)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.ScheduleClient().GetHandle(ctx, args[0]).Delete(ctx); err != nil {
-				return callError(err, "schedule "+args[0])
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"schedule_id": args[0], "deleted": true})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Deleted schedule %s.\n", args[0])
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				if err := c.ScheduleClient().GetHandle(ctx, args[0]).Delete(ctx); err != nil {
+					return callError(err, "schedule "+args[0])
+				}
+				return f.outputf(cmd.OutOrStdout(), map[string]any{"schedule_id": args[0], "deleted": true}, "Deleted schedule %s.\n", args[0])
+			})
 		},
 	}
 }
@@ -525,47 +457,25 @@ func scheduleExecutionsCmd(f *clientFlags) *cobra.Command {
 				}
 				opts.Outcomes = append(opts.Outcomes, v)
 			}
-			now := time.Now()
-			var err error
-			if start != "" {
-				if opts.Start, err = parseTimeFlag("start", start, time.UTC, now); err != nil {
-					return err
-				}
-			}
-			if end != "" {
-				if opts.End, err = parseTimeFlag("end", end, time.UTC, now); err != nil {
-					return err
-				}
+			if err := parseTimeFlags(time.UTC, time.Now(), timeFlag{"start", start, &opts.Start}, timeFlag{"end", end, &opts.End}); err != nil {
+				return err
 			}
 			if limit > 0 && limit < 1000 {
 				opts.PageSize = limit
 			}
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			recs := []*client.ScheduleExecution{}
-			for e, err := range c.ScheduleClient().ListExecutions(ctx, opts) {
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				recs, err := collect(c.ScheduleClient().ListExecutions(ctx, opts), limit, "executions")
 				if err != nil {
-					return callError(err, "executions")
+					return err
 				}
-				recs = append(recs, e)
-				if limit > 0 && len(recs) >= limit {
-					break
+				if f.json() {
+					return writeJSON(cmd.OutOrStdout(), recs)
 				}
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), recs)
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "SCHEDULE\tNOMINAL (UTC)\tACTUAL (UTC)\tTRIGGER\tOUTCOME\tWORKFLOW ID\tRUN ID\tREASON")
-			for _, e := range recs {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ScheduleID, formatTime(e.NominalTime), formatTime(e.ActualTime),
-					e.Trigger, e.Outcome, orDefault(e.WorkflowID, "-"), orDefault(e.RunID, "-"), e.Reason)
-			}
-			return w.Flush()
+				return writeTable(cmd.OutOrStdout(), "SCHEDULE\tNOMINAL (UTC)\tACTUAL (UTC)\tTRIGGER\tOUTCOME\tWORKFLOW ID\tRUN ID\tREASON", recs, func(e *client.ScheduleExecution) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", e.ScheduleID, formatTime(e.NominalTime), formatTime(e.ActualTime),
+						e.Trigger, e.Outcome, orDefault(e.WorkflowID, "-"), orDefault(e.RunID, "-"), e.Reason)
+				})
+			})
 		},
 	}
 	fs := cmd.Flags()
@@ -595,27 +505,22 @@ func schedulePauseAllCmd(f *clientFlags, pause bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			opts := client.SchedulePauseAllOptions{Tags: tagMap, Note: note}
-			var n int64
-			if pause {
-				n, err = c.ScheduleClient().PauseAll(ctx, opts)
-			} else {
-				n, err = c.ScheduleClient().ResumeAll(ctx, opts)
-			}
-			if err != nil {
-				return callError(err, "schedules")
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"count": n})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %d schedule(s) in namespace %s.\n", verb, n, c.Namespace())
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				opts := client.SchedulePauseAllOptions{Tags: tagMap, Note: note}
+				var (
+					n   int64
+					err error
+				)
+				if pause {
+					n, err = c.ScheduleClient().PauseAll(ctx, opts)
+				} else {
+					n, err = c.ScheduleClient().ResumeAll(ctx, opts)
+				}
+				if err != nil {
+					return callError(err, "schedules")
+				}
+				return f.outputf(cmd.OutOrStdout(), map[string]any{"count": n}, "%s %d schedule(s) in namespace %s.\n", verb, n, c.Namespace())
+			})
 		},
 	}
 	cmd.Flags().StringArrayVar(&tags, "tag", nil, "only schedules with this tag key=value (repeatable)")
@@ -637,35 +542,27 @@ func scheduleNextCmd(f *clientFlags) *cobra.Command {
 				return usageErrorf("--count %d: use 1 to 1000", count)
 			}
 			var start time.Time
-			if after != "" {
-				t, err := parseTimeFlag("after", after, time.UTC, time.Now())
-				if err != nil {
-					return err
-				}
-				start = t
-			}
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
+			if err := parseTimeFlags(time.UTC, time.Now(), timeFlag{"after", after, &start}); err != nil {
 				return err
 			}
-			defer c.Close()
-			h := c.ScheduleClient().GetHandle(ctx, args[0])
-			times, err := h.ListMatchingTimes(ctx, start, count)
-			if err != nil {
-				return callError(err, "schedule "+args[0])
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"schedule_id": args[0], "next_action_times": nonNil(times)})
-			}
-			loc := time.Local
-			if d, err := h.Describe(ctx); err == nil {
-				loc = zoneOrLocal(d.Schedule.Spec.TimeZone)
-			}
-			for _, t := range times {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s  (%s)\n", formatTime(t), formatLocal(t, loc))
-			}
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				h := c.ScheduleClient().GetHandle(ctx, args[0])
+				times, err := h.ListMatchingTimes(ctx, start, count)
+				if err != nil {
+					return callError(err, "schedule "+args[0])
+				}
+				if f.json() {
+					return writeJSON(cmd.OutOrStdout(), map[string]any{"schedule_id": args[0], "next_action_times": nonNil(times)})
+				}
+				loc := time.Local
+				if d, err := h.Describe(ctx); err == nil {
+					loc = zoneOrLocal(d.Schedule.Spec.TimeZone)
+				}
+				for _, t := range times {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s  (%s)\n", formatTime(t), formatLocal(t, loc))
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&after, "after", "", "start from this instant (default now)")

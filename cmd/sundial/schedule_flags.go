@@ -186,9 +186,7 @@ func emptyJSON(v any) bool {
 func (f *scheduleFlags) apply(fs *pflag.FlagSet, s *schedule.Schedule, now time.Time) error {
 	changed := fs.Changed
 	sp := &s.Spec
-	if changed("tz") {
-		sp.TimeZone = f.tz
-	}
+	setIfChanged(fs, "tz", &sp.TimeZone, f.tz)
 	loc := time.UTC
 	if sp.TimeZone != "" {
 		l, err := time.LoadLocation(sp.TimeZone)
@@ -197,9 +195,7 @@ func (f *scheduleFlags) apply(fs *pflag.FlagSet, s *schedule.Schedule, now time.
 		}
 		loc = l
 	}
-	if changed("cron") {
-		sp.CronExpressions = f.cron
-	}
+	setIfChanged(fs, "cron", &sp.CronExpressions, f.cron)
 	if changed("interval") {
 		ivs, err := parseIntervals(f.intervals, f.offset)
 		if err != nil {
@@ -233,36 +229,19 @@ func (f *scheduleFlags) apply(fs *pflag.FlagSet, s *schedule.Schedule, now time.
 			sp.At = append(sp.At, t.UTC())
 		}
 	}
-	if changed("jitter") {
-		sp.Jitter = f.jitter
-	}
-	for _, b := range []struct {
-		name, val string
-		dst       *time.Time
-	}{{"start", f.start, &sp.StartTime}, {"end", f.end, &sp.EndTime}} {
-		if !changed(b.name) {
-			continue
-		}
-		*b.dst = time.Time{}
-		if b.val != "" {
-			t, err := parseTimeFlag(b.name, b.val, loc, now)
-			if err != nil {
+	setIfChanged(fs, "jitter", &sp.Jitter, f.jitter)
+	for _, b := range []timeFlag{{"start", f.start, &sp.StartTime}, {"end", f.end, &sp.EndTime}} {
+		if changed(b.name) {
+			if err := parseTimeFlags(loc, now, b); err != nil {
 				return err
 			}
-			*b.dst = t.UTC()
 		}
 	}
 
 	a := &s.Action
-	if changed("workflow-type") {
-		a.WorkflowType = f.workflowType
-	}
-	if changed("workflow-id") {
-		a.WorkflowID = f.workflowID
-	}
-	if changed("task-queue") {
-		a.TaskQueue = f.taskQueue
-	}
+	setIfChanged(fs, "workflow-type", &a.WorkflowType, f.workflowType)
+	setIfChanged(fs, "workflow-id", &a.WorkflowID, f.workflowID)
+	setIfChanged(fs, "task-queue", &a.TaskQueue, f.taskQueue)
 	if changed("input") {
 		a.Input = nil
 		if f.input != "" {
@@ -272,15 +251,9 @@ func (f *scheduleFlags) apply(fs *pflag.FlagSet, s *schedule.Schedule, now time.
 			a.Input = json.RawMessage(f.input)
 		}
 	}
-	if changed("execution-timeout") {
-		a.ExecutionTimeout = f.executionTimeout
-	}
-	if changed("run-timeout") {
-		a.RunTimeout = f.runTimeout
-	}
-	if changed("heartbeat-timeout") {
-		a.HeartbeatTimeout = f.heartbeatTimeout
-	}
+	setIfChanged(fs, "execution-timeout", &a.ExecutionTimeout, f.executionTimeout)
+	setIfChanged(fs, "run-timeout", &a.RunTimeout, f.runTimeout)
+	setIfChanged(fs, "heartbeat-timeout", &a.HeartbeatTimeout, f.heartbeatTimeout)
 	if changed("max-attempts") {
 		a.RetryPolicy = nil
 		if f.maxAttempts > 0 {
@@ -308,21 +281,11 @@ func (f *scheduleFlags) apply(fs *pflag.FlagSet, s *schedule.Schedule, now time.
 		}
 		s.Policy.Overlap = p
 	}
-	if changed("catchup-window") {
-		s.Policy.CatchupWindow = f.catchupWindow
-	}
-	if changed("coalesce") {
-		s.Policy.Coalesce = f.coalesce
-	}
-	if changed("pause-on-failure") {
-		s.Policy.PauseOnFailure = f.pauseOnFailure
-	}
-	if changed("paused") {
-		s.State.Paused = f.paused
-	}
-	if changed("note") {
-		s.State.Note = f.note
-	}
+	setIfChanged(fs, "catchup-window", &s.Policy.CatchupWindow, f.catchupWindow)
+	setIfChanged(fs, "coalesce", &s.Policy.Coalesce, f.coalesce)
+	setIfChanged(fs, "pause-on-failure", &s.Policy.PauseOnFailure, f.pauseOnFailure)
+	setIfChanged(fs, "paused", &s.State.Paused, f.paused)
+	setIfChanged(fs, "note", &s.State.Note, f.note)
 	if changed("remaining-actions") {
 		if f.remainingActions < 0 {
 			return usageErrorf("--remaining-actions %d: use 0 (unlimited) or more", f.remainingActions)
@@ -338,6 +301,13 @@ func (f *scheduleFlags) apply(fs *pflag.FlagSet, s *schedule.Schedule, now time.
 		s.Tags = tags
 	}
 	return nil
+}
+
+// setIfChanged stores v in dst if the flag named name was given.
+func setIfChanged[T any](fs *pflag.FlagSet, name string, dst *T, v T) {
+	if fs.Changed(name) {
+		*dst = v
+	}
 }
 
 // anyDefinitionFlag reports whether any definition flag was given.

@@ -53,6 +53,21 @@ func TestParseTimeFlag(t *testing.T) {
 			t.Errorf("parseTimeFlag(%q): %v, want an error naming --start", bad, err)
 		}
 	}
+
+	// parseTimeFlags stores each instant in UTC, and the zero time for an
+	// empty value.
+	start, end := now, now
+	if err := parseTimeFlags(paris, now, timeFlag{"start", "2026-07-01", &start}, timeFlag{"end", "", &end}); err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 6, 30, 22, 0, 0, 0, time.UTC); !start.Equal(want) || start.Location() != time.UTC {
+		t.Errorf("parseTimeFlags: start = %v, want %v in UTC", start, want)
+	}
+	if !end.IsZero() {
+		t.Errorf("parseTimeFlags: an empty --end stored %v, want the zero time", end)
+	}
+	err = parseTimeFlags(time.UTC, now, timeFlag{"start", "now", &start}, timeFlag{"end", "soon", &end})
+	wantUsageError(t, err, "--end")
 }
 
 func TestUnknownFields(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,14 +19,8 @@ func init() { register("workflow", newWorkflowCmd) }
 
 // newWorkflowCmd builds `sundial workflow` and its subcommands.
 func newWorkflowCmd(m *Main) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "workflow",
-		Short: "Start, inspect, cancel and terminate workflow runs",
-		Long: "Start, inspect, cancel and terminate workflow runs on a Sundial server.\n\n" +
-			"Every subcommand takes --address (env SUNDIAL_ADDRESS, default " + client.DefaultAddress + "),\n" +
-			"--namespace (env SUNDIAL_NAMESPACE, default " + client.DefaultNamespace + ") and --output text|json.",
-	}
-	f := addClientFlags(m, cmd)
+	cmd, f := newClientGroup(m, "workflow", "Start, inspect, cancel and terminate workflow runs",
+		"Start, inspect, cancel and terminate workflow runs on a Sundial server.")
 	cmd.AddCommand(workflowStartCmd(f), workflowDescribeCmd(f), workflowListCmd(f), workflowResultCmd(f),
 		workflowStopCmd(f, "cancel"), workflowStopCmd(f, "terminate"))
 	return cmd
@@ -90,30 +83,23 @@ func workflowStartCmd(f *clientFlags) *cobra.Command {
 				}
 				opts.Memo[k] = json.RawMessage(v)
 			}
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			run, err := c.ExecuteWorkflow(ctx, opts, workflowType, in)
-			if errors.Is(err, client.ErrWorkflowAlreadyStarted) {
-				return fmt.Errorf("workflow %q already has an open run (see `sundial workflow describe %s`, or pick another --workflow-id)", opts.ID, opts.ID)
-			}
-			if err != nil {
-				return callError(err, "workflow")
-			}
-			if !wait {
-				if f.json() {
-					return writeJSON(cmd.OutOrStdout(), map[string]string{"workflow_id": run.GetID(), "run_id": run.GetRunID()})
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				run, err := c.ExecuteWorkflow(ctx, opts, workflowType, in)
+				if errors.Is(err, client.ErrWorkflowAlreadyStarted) {
+					return fmt.Errorf("workflow %q already has an open run (see `sundial workflow describe %s`, or pick another --workflow-id)", opts.ID, opts.ID)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "Started workflow %s (run %s).\n", run.GetID(), run.GetRunID())
-				return nil
-			}
-			if f.output == "text" {
-				fmt.Fprintf(cmd.OutOrStdout(), "Started workflow %s (run %s); waiting for its result.\n", run.GetID(), run.GetRunID())
-			}
-			return printResult(cmd, f, run, waitTimeout)
+				if err != nil {
+					return callError(err, "workflow")
+				}
+				if !wait {
+					return f.outputf(cmd.OutOrStdout(), map[string]string{"workflow_id": run.GetID(), "run_id": run.GetRunID()},
+						"Started workflow %s (run %s).\n", run.GetID(), run.GetRunID())
+				}
+				if f.output == "text" {
+					fmt.Fprintf(cmd.OutOrStdout(), "Started workflow %s (run %s); waiting for its result.\n", run.GetID(), run.GetRunID())
+				}
+				return printResult(cmd, f, run, waitTimeout)
+			})
 		},
 	}
 	fs := cmd.Flags()
@@ -175,21 +161,17 @@ func workflowDescribeCmd(f *clientFlags) *cobra.Command {
 		Short: "Show a run (the latest of the id unless --run-id)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			d, err := c.DescribeWorkflow(ctx, args[0], runID)
-			if err != nil {
-				return callError(err, "workflow "+args[0])
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), workflowJSON(d))
-			}
-			printWorkflow(cmd.OutOrStdout(), d)
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				d, err := c.DescribeWorkflow(ctx, args[0], runID)
+				if err != nil {
+					return callError(err, "workflow "+args[0])
+				}
+				if f.json() {
+					return writeJSON(cmd.OutOrStdout(), workflowJSON(d))
+				}
+				printWorkflow(cmd.OutOrStdout(), d)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&runID, "run-id", "", "a specific run (default: the latest)")
@@ -198,7 +180,7 @@ func workflowDescribeCmd(f *clientFlags) *cobra.Command {
 
 // printWorkflow prints a run for humans.
 func printWorkflow(out io.Writer, d *client.WorkflowDescription) {
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	w := newTable(out)
 	fmt.Fprintf(w, "Workflow:\t%s (run %s, namespace %s)\n", d.WorkflowID, d.RunID, d.Namespace)
 	fmt.Fprintf(w, "Type:\t%s on task queue %s\n", d.WorkflowType, d.TaskQueue)
 	status := d.Status.String()
@@ -229,12 +211,9 @@ func printWorkflow(out io.Writer, d *client.WorkflowDescription) {
 	_ = w.Flush()
 	if len(d.Attempts) > 0 {
 		fmt.Fprintln(out, "\nAttempts:")
-		w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "  #\tSTARTED (UTC)\tENDED (UTC)\tWORKER\tFAILURE")
-		for _, a := range d.Attempts {
-			fmt.Fprintf(w, "  %d\t%s\t%s\t%s\t%s\n", a.Attempt, formatTime(a.StartTime), formatTime(a.EndTime), orDefault(a.WorkerIdentity, "-"), failureText(a.Failure))
-		}
-		_ = w.Flush()
+		_ = writeTable(out, "  #\tSTARTED (UTC)\tENDED (UTC)\tWORKER\tFAILURE", d.Attempts, func(a client.WorkflowAttempt) string {
+			return fmt.Sprintf("  %d\t%s\t%s\t%s\t%s", a.Attempt, formatTime(a.StartTime), formatTime(a.EndTime), orDefault(a.WorkerIdentity, "-"), failureText(a.Failure))
+		})
 	}
 }
 
@@ -269,33 +248,22 @@ func workflowListCmd(f *clientFlags) *cobra.Command {
 			if limit > 0 && limit < 1000 {
 				opts.PageSize = limit
 			}
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			runs := []map[string]any{}
-			var descs []*client.WorkflowDescription
-			for d, err := range c.ListWorkflows(ctx, opts) {
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				descs, err := collect(c.ListWorkflows(ctx, opts), limit, "workflows")
 				if err != nil {
-					return callError(err, "workflows")
+					return err
 				}
-				descs = append(descs, d)
-				runs = append(runs, workflowJSON(d))
-				if limit > 0 && len(descs) >= limit {
-					break
+				if f.json() {
+					runs := make([]map[string]any, len(descs))
+					for i, d := range descs {
+						runs[i] = workflowJSON(d)
+					}
+					return writeJSON(cmd.OutOrStdout(), runs)
 				}
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), runs)
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "WORKFLOW ID\tRUN ID\tTYPE\tTASK QUEUE\tSTATUS\tCREATED (UTC)\tCLOSED (UTC)")
-			for _, d := range descs {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.WorkflowID, d.RunID, d.WorkflowType, d.TaskQueue, d.Status, formatTime(d.CreateTime), formatTime(d.CloseTime))
-			}
-			return w.Flush()
+				return writeTable(cmd.OutOrStdout(), "WORKFLOW ID\tRUN ID\tTYPE\tTASK QUEUE\tSTATUS\tCREATED (UTC)\tCLOSED (UTC)", descs, func(d *client.WorkflowDescription) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", d.WorkflowID, d.RunID, d.WorkflowType, d.TaskQueue, d.Status, formatTime(d.CreateTime), formatTime(d.CloseTime))
+				})
+			})
 		},
 	}
 	fs := cmd.Flags()
@@ -317,13 +285,9 @@ func workflowResultCmd(f *clientFlags) *cobra.Command {
 		Short: "Wait for a run to close and print its result",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			return printResult(cmd, f, c.GetWorkflow(args[0], runID), timeout)
+			return f.withClient(cmd, func(_ context.Context, c *client.Client) error {
+				return printResult(cmd, f, c.GetWorkflow(args[0], runID), timeout)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&runID, "run-id", "", "a specific run (default: the latest)")
@@ -334,38 +298,30 @@ func workflowResultCmd(f *clientFlags) *cobra.Command {
 // workflowStopCmd builds cancel (cooperative) or terminate (at once).
 func workflowStopCmd(f *clientFlags, verb string) *cobra.Command {
 	var runID, reason string
-	short := "Ask a run to stop (the worker sees it on its next heartbeat)"
+	short, jsonKey, past := "Ask a run to stop (the worker sees it on its next heartbeat)", "cancel_requested", "Cancel requested for"
 	if verb == "terminate" {
-		short = "Close a run at once; a late completion is rejected"
+		short, jsonKey, past = "Close a run at once; a late completion is rejected", "terminated", "Terminated"
 	}
 	cmd := &cobra.Command{
 		Use:   verb + " <workflow-id>",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := f.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if verb == "cancel" {
-				err = c.CancelWorkflow(ctx, args[0], runID, reason)
-			} else {
-				err = c.TerminateWorkflow(ctx, args[0], runID, reason)
-			}
-			if errors.Is(err, client.ErrFailedPrecondition) {
-				return fmt.Errorf("workflow %s: cannot %s: %w", args[0], verb, err)
-			}
-			if err != nil {
-				return callError(err, "workflow "+args[0])
-			}
-			if f.json() {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"workflow_id": args[0], "run_id": runID, map[string]string{"cancel": "cancel_requested", "terminate": "terminated"}[verb]: true})
-			}
-			past := map[string]string{"cancel": "Cancel requested for", "terminate": "Terminated"}[verb]
-			fmt.Fprintf(cmd.OutOrStdout(), "%s workflow %s.\n", past, args[0])
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				var err error
+				if verb == "cancel" {
+					err = c.CancelWorkflow(ctx, args[0], runID, reason)
+				} else {
+					err = c.TerminateWorkflow(ctx, args[0], runID, reason)
+				}
+				if errors.Is(err, client.ErrFailedPrecondition) {
+					return fmt.Errorf("workflow %s: cannot %s: %w", args[0], verb, err)
+				}
+				if err != nil {
+					return callError(err, "workflow "+args[0])
+				}
+				return f.outputf(cmd.OutOrStdout(), map[string]any{"workflow_id": args[0], "run_id": runID, jsonKey: true}, "%s workflow %s.\n", past, args[0])
+			})
 		},
 	}
 	cmd.Flags().StringVar(&runID, "run-id", "", "a specific run (default: the latest)")
