@@ -3,7 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"strings"
+	"syscall"
 
 	"connectrpc.com/connect"
 	"github.com/redis/go-redis/v9"
@@ -31,7 +34,7 @@ func toConnect(err error) error {
 		code = connect.CodeNotFound
 	case errors.Is(err, errs.ErrAlreadyExists), errors.Is(err, runs.ErrAlreadyStarted):
 		code = connect.CodeAlreadyExists
-	case errors.Is(err, errs.ErrConflict), errors.Is(err, errs.ErrFailedPrecondition):
+	case errors.Is(err, errs.ErrConflict), errors.Is(err, errs.ErrFailedPrecondition), errors.Is(err, runs.ErrAlreadyClosed):
 		code = connect.CodeFailedPrecondition
 	case errors.Is(err, context.Canceled):
 		code = connect.CodeCanceled
@@ -48,7 +51,13 @@ func toConnect(err error) error {
 // isRedisUnavailable reports whether err means Redis could not be reached,
 // which a client should retry.
 func isRedisUnavailable(err error) bool {
-	if errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) {
+	if errors.Is(err, redis.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	if strings.HasPrefix(err.Error(), "LOADING") || strings.HasPrefix(err.Error(), "READONLY") || strings.HasPrefix(err.Error(), "TRYAGAIN") ||
+		strings.HasPrefix(err.Error(), "CLUSTERDOWN") || strings.HasPrefix(err.Error(), "MASTERDOWN") {
 		return true
 	}
 	var ne interface{ Timeout() bool }
