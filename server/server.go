@@ -19,8 +19,6 @@ import (
 	"connectrpc.com/grpcreflect"
 	"github.com/oklog/ulid/v2"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/h2c"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sundial-dev/sundial/internal/clock"
@@ -162,12 +160,13 @@ func (s *Server) buildHandler() http.Handler {
 	reflector := grpcreflect.NewStaticReflector(append(names, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	limited := http.MaxBytesHandler(mux, int64(s.cfg.MaxRequestBytes)+1024)
-	return h2c.NewHandler(limited, &http2.Server{})
+	return http.MaxBytesHandler(mux, int64(s.cfg.MaxRequestBytes)+1024)
 }
 
 // Handler returns the HTTP handler serving every service over Connect, gRPC
-// and gRPC-Web, HTTP/1.1 and h2c, with health and reflection beside them.
+// and gRPC-Web, with health, reflection and /metrics beside them. Serve it
+// with an http.Server whose Protocols allow unencrypted HTTP/2 (as Serve
+// does) so gRPC clients can reach it without TLS.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run runs the background loops (scheduler, timers) until ctx ends. Serve
@@ -192,8 +191,12 @@ func (s *Server) Run(ctx context.Context) error {
 // gracefully: it stops accepting, lets in-flight calls (long polls included)
 // finish for up to 10 s, and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge, as gRPC clients speak it
 	hs := &http.Server{
 		Handler:           s.handler,
+		Protocols:         &protocols,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Long polls (PollTasks, GetWorkflowResult) wait up to 60 s.
