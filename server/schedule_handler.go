@@ -107,7 +107,7 @@ func (h *scheduleHandler) DescribeSchedule(ctx context.Context, req *connect.Req
 		ActionCount: rec.Counts.Actions, MissedCatchupWindow: rec.Counts.Missed, OverlapSkipped: rec.Counts.OverlapSkip,
 		BufferDropped: rec.Counts.BufferDropped, BufferSize: int64(len(buf)),
 		CreateTime: convert.Timestamp(rec.Created), UpdateTime: convert.Timestamp(rec.Updated),
-		RecentActions: h.actionResults(ctx, ns, recent),
+		RecentActions: h.actionResults(ctx, ns, recent, true),
 	}
 	for _, wf := range sortedKeys(running) {
 		info.RunningWorkflows = append(info.RunningWorkflows, &pb.RunningWorkflow{WorkflowId: wf, RunId: running[wf]})
@@ -135,11 +135,13 @@ func futureTimes(rec *schedstore.Record, spec compiledSpec, now time.Time, n int
 	return out
 }
 
-func (h *scheduleHandler) actionResults(ctx context.Context, ns string, acts []schedstore.Action) []*pb.ScheduleActionResult {
+// actionResults converts recent actions; withStatus asks the run store for
+// each run's status.
+func (h *scheduleHandler) actionResults(ctx context.Context, ns string, acts []schedstore.Action, withStatus bool) []*pb.ScheduleActionResult {
 	out := make([]*pb.ScheduleActionResult, 0, len(acts))
 	for _, a := range acts {
 		r := &pb.ScheduleActionResult{NominalTime: convert.Timestamp(a.Nominal), ActualTime: convert.Timestamp(a.Actual), WorkflowId: a.WorkflowID, RunId: a.RunID}
-		if h.starter != nil && ctx != nil {
+		if h.starter != nil && withStatus {
 			if st, err := h.starter.Status(ctx, ns, a.WorkflowID, a.RunID); err == nil {
 				r.Status = pb.WorkflowStatus(st)
 			}
@@ -192,7 +194,7 @@ func (h *scheduleHandler) ListSchedules(ctx context.Context, req *connect.Reques
 		le := &pb.ScheduleListEntry{
 			ScheduleId: e.ID, WorkflowType: e.Def.Action.WorkflowType, SpecSummary: schedule.Summary(e.Def.Spec),
 			Paused: e.State.Paused, Note: e.State.Note, Tags: e.Def.Tags, TimeZone: e.Def.Spec.TimeZone,
-			RecentActions: h.actionResults(nil, ns, e.Recent), //nolint:staticcheck // no status lookups in listings
+			RecentActions: h.actionResults(ctx, ns, e.Recent, false), // no status lookups in listings
 		}
 		if spec, err := compileSpec(e.Def.Spec); err == nil {
 			if ts := futureTimes(e.Record, spec, now, 1); len(ts) == 1 {

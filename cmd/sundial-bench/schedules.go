@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -26,7 +25,6 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/net/http2"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
@@ -103,10 +101,9 @@ func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partit
 		go func() { env.done <- srv.Serve(sctx, ln) }()
 	}
 	// h2c: one multiplexed connection, as gRPC clients use.
-	hc := &http.Client{Transport: &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, addr)
-	}}, Timeout: 30 * time.Second}
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	env.client = sundialv1connect.NewScheduleServiceClient(hc, env.addr)
 	return env, nil
 }
