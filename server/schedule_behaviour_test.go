@@ -559,3 +559,23 @@ func TestScheduleMatchingTimesAndTypeFilter(t *testing.T) {
 		}
 	})
 }
+
+func TestScheduleCatchupLongDowntimeInSteps(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b *schedBundle) {
+		b.create(t, "long", basicSchedule(overlap(pb.OverlapPolicy_OVERLAP_POLICY_ALLOW_ALL)))
+		b.advance(t, 250*time.Minute)
+		if n := len(b.starter.started()); n != maxFiresPerClaim {
+			t.Fatalf("first pass started %d, want %d (one claim's bound)", n, maxFiresPerClaim)
+		}
+		b.tick(t)
+		b.tick(t)
+		got := b.starter.started()
+		if len(got) != 250 || got[249] != wfAt("long", 250*time.Minute) {
+			t.Fatalf("after three passes started %d (last %s), want 250", len(got), got[len(got)-1])
+		}
+		if d := b.describe(t, "long"); !d.GetInfo().GetFutureActionTimes()[0].AsTime().Equal(t0.Add(251 * time.Minute)) {
+			t.Fatalf("next after catchup %v", d.GetInfo().GetFutureActionTimes()[0].AsTime())
+		}
+	})
+}
