@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -78,6 +79,10 @@ func decodeExecution(member string) (Execution, error) {
 	}, nil
 }
 
+// trimEvery is how many single-record commits pass, on average, between two
+// trims of the execution record sets.
+const trimEvery = 8
+
 // Commit is what the scheduler (or a handler) writes after acting on a
 // schedule, atomically.
 type Commit struct {
@@ -120,6 +125,7 @@ type commitOp struct {
 	Dec     int64            `json:"dec,omitempty"`
 	Inc     map[string]int64 `json:"inc,omitempty"`
 	X       [][2]any         `json:"x,omitempty"`
+	Trim    bool             `json:"trim,omitempty"`
 	XCap    int              `json:"xcap"`
 	NSCap   int              `json:"nscap"`
 	Recent  []string         `json:"recent,omitempty"`
@@ -217,6 +223,9 @@ func (c Commit) encode(ns, id string) (string, error) {
 	for _, e := range c.Executions {
 		op.X = append(op.X, [2]any{e.Nominal.Unix(), e.encode()})
 	}
+	// Trimming the record sets costs two commands; doing it on about one
+	// commit in trimEvery keeps retention within a few records of its caps.
+	op.Trim = len(op.X) > 1 || rand.IntN(trimEvery) == 0
 	for _, a := range c.Recent {
 		b, _ := json.Marshal(a)
 		op.Recent = append(op.Recent, string(b))

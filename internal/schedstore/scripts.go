@@ -100,30 +100,33 @@ return out
 // Returns "gone", "stale", "moved" or "ok".
 var commitScript = redis.NewScript(`
 local op = cjson.decode(ARGV[1])
--- decrement subtracts op.dec from remaining actions (not below 0) and
--- returns what remains.
-local function decrement()
-  local r = tonumber(redis.call('HGET', KEYS[1], 'rem') or '0')
-  if op.dec and op.dec > 0 then
-    r = r - op.dec
-    if r < 0 then r = 0 end
-    redis.call('HSET', KEYS[1], 'rem', r)
-  end
-  return r
-end
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local h = redis.call('HMGET', KEYS[1], 'g', 'n', 'p', 'lim', 'rem')
+if not h[1] then
   if op.claimed then redis.call('ZREM', KEYS[4], op.m) end
   return 'gone'
 end
+local limited = h[4] == '1'
+-- remaining returns the remaining actions after op.dec, not below 0.
+local function remaining()
+  local r = tonumber(h[5] or '0')
+  if op.dec and op.dec > 0 then
+    r = r - op.dec
+    if r < 0 then r = 0 end
+  end
+  return r
+end
 local res = 'ok'
 if op.claimed then
-  local g = redis.call('HGET', KEYS[1], 'g')
-  local n = redis.call('HGET', KEYS[1], 'n')
-  if g == op.g then
-    if n ~= op.n then return 'stale' end
-    redis.call('HSET', KEYS[1], 'n', op.next)
-    local active = redis.call('HGET', KEYS[1], 'p') ~= '1'
-    if redis.call('HGET', KEYS[1], 'lim') == '1' and decrement() <= 0 then active = false end
+  if h[1] == op.g then
+    if h[2] ~= op.n then return 'stale' end
+    local active = h[3] ~= '1'
+    if limited then
+      local r = remaining()
+      redis.call('HSET', KEYS[1], 'n', op.next, 'rem', r)
+      if r <= 0 then active = false end
+    else
+      redis.call('HSET', KEYS[1], 'n', op.next)
+    end
     if active and op.due and op.due ~= '' then
       redis.call('ZADD', KEYS[3], op.due, op.m)
     else
@@ -133,9 +136,11 @@ if op.claimed then
     res = 'moved'
   end
   redis.call('ZREM', KEYS[4], op.m)
-elseif redis.call('HGET', KEYS[1], 'lim') == '1' and op.dec and op.dec > 0 then
+elseif limited and op.dec and op.dec > 0 then
   -- Scheduled fires started outside a claim (from the buffer) count too.
-  if decrement() <= 0 then redis.call('ZREM', KEYS[3], op.m) end
+  local r = remaining()
+  redis.call('HSET', KEYS[1], 'rem', r)
+  if r <= 0 then redis.call('ZREM', KEYS[3], op.m) end
 end
 if op.inc then
   for k, d in pairs(op.inc) do redis.call('HINCRBY', KEYS[1], k, d) end
@@ -145,8 +150,10 @@ if op.x and #op.x > 0 then
     redis.call('ZADD', KEYS[8], x[1], x[2])
     redis.call('ZADD', KEYS[9], x[1], x[2])
   end
-  redis.call('ZREMRANGEBYRANK', KEYS[8], 0, -(op.xcap + 1))
-  redis.call('ZREMRANGEBYRANK', KEYS[9], 0, -(op.nscap + 1))
+  if op.trim then
+    redis.call('ZREMRANGEBYRANK', KEYS[8], 0, -(op.xcap + 1))
+    redis.call('ZREMRANGEBYRANK', KEYS[9], 0, -(op.nscap + 1))
+  end
 end
 if op.recent then
   for _, r in ipairs(op.recent) do redis.call('LPUSH', KEYS[5], r) end

@@ -20,8 +20,9 @@ import (
 
 // Retention limits for execution records.
 const (
-	// ExecutionsPerSchedule is how many execution records are kept per
-	// schedule (the ones with the latest nominal times). Records cost about
+	// ExecutionsPerSchedule is about how many execution records are kept
+	// per schedule (the ones with the latest nominal times; trimming is
+	// amortized, so a few more may remain). Records cost about
 	// 200 bytes each, twice (per schedule and per namespace).
 	ExecutionsPerSchedule = 100
 	// ExecutionsPerPartition is how many records of one namespace are kept
