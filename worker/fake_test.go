@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,11 @@ type fakeService struct {
 	hbCancel     map[string]bool  // task token -> answer cancel_requested
 	hbErr        map[string]error // task token -> heartbeat error
 	heartbeats   map[string]int
+	// batch makes ReportTasks apply reports (as CompleteTask and FailTask
+	// would, item by item); without it ReportTasks is Unimplemented, like
+	// a server that predates it.
+	batch   bool
+	batches []int // the size of every ReportTasks call, when batch
 
 	completed chan *pb.CompleteTaskRequest
 	failed    chan *pb.FailTaskRequest
@@ -86,6 +92,34 @@ func (f *fakeService) CompleteTask(_ context.Context, req *connect.Request[pb.Co
 func (f *fakeService) FailTask(_ context.Context, req *connect.Request[pb.FailTaskRequest]) (*connect.Response[pb.FailTaskResponse], error) {
 	f.failed <- req.Msg
 	return connect.NewResponse(&pb.FailTaskResponse{}), nil
+}
+
+func (f *fakeService) ReportTasks(ctx context.Context, req *connect.Request[pb.ReportTasksRequest]) (*connect.Response[pb.ReportTasksResponse], error) {
+	f.mu.Lock()
+	batch := f.batch
+	if batch {
+		f.batches = append(f.batches, len(req.Msg.GetCompletions())+len(req.Msg.GetFailures()))
+	}
+	f.mu.Unlock()
+	if !batch {
+		return nil, connect.NewError(connect.CodeUnimplemented, errors.New("no ReportTasks"))
+	}
+	res := &pb.ReportTasksResponse{}
+	item := func(err error) *pb.TaskReportResult {
+		if err == nil {
+			return &pb.TaskReportResult{}
+		}
+		return &pb.TaskReportResult{Code: uint32(connect.CodeOf(err)), Message: err.Error()}
+	}
+	for _, c := range req.Msg.GetCompletions() {
+		_, err := f.CompleteTask(ctx, connect.NewRequest(c))
+		res.Completions = append(res.Completions, item(err))
+	}
+	for _, fl := range req.Msg.GetFailures() {
+		_, err := f.FailTask(ctx, connect.NewRequest(fl))
+		res.Failures = append(res.Failures, item(err))
+	}
+	return connect.NewResponse(res), nil
 }
 
 func (f *fakeService) HeartbeatTask(_ context.Context, req *connect.Request[pb.HeartbeatTaskRequest]) (*connect.Response[pb.HeartbeatTaskResponse], error) {

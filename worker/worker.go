@@ -55,7 +55,8 @@ type Worker struct {
 	handlers map[string]handler
 	running  bool
 
-	slots chan struct{} // one token per free run slot
+	slots   chan struct{} // one token per free run slot
+	reports *reporter
 }
 
 // New returns a worker for taskQueue in c's namespace. It does not contact
@@ -73,6 +74,7 @@ func newWorker(svc sundialv1connect.WorkerServiceClient, namespace, taskQueue st
 		opts:      opts,
 		log:       opts.Logger.With("task_queue", taskQueue, "worker", opts.Identity),
 		handlers:  map[string]handler{},
+		reports:   &reporter{svc: svc, timeout: opts.ReportTimeout},
 	}
 }
 
@@ -281,21 +283,21 @@ func (w *Worker) report(log *slog.Logger, t *pb.Task, out json.RawMessage, runEr
 		log.Info("not reporting the attempt", "reason", cause)
 		return
 	}
+	// Reports go to the server in batches (ReportTasks) when many runs end
+	// at once; each gets its own answer.
 	send := func(rctx context.Context) error {
 		if runErr == nil {
 			v, err := convert.JSONValue(out)
 			if err != nil {
 				runErr = &ApplicationError{Type: FailureTypeResultEncode, Message: "result is not JSON", NonRetryable: true, Cause: err}
 			} else {
-				_, err = w.svc.CompleteTask(rctx, connect.NewRequest(&pb.CompleteTaskRequest{TaskToken: t.GetTaskToken(), Result: v}))
-				return err
+				return w.reports.send(rctx, &pb.CompleteTaskRequest{TaskToken: t.GetTaskToken(), Result: v}, nil)
 			}
 		}
 		f := failureOf(ctx, runErr)
-		_, err := w.svc.FailTask(rctx, connect.NewRequest(&pb.FailTaskRequest{
+		return w.reports.send(rctx, nil, &pb.FailTaskRequest{
 			TaskToken: t.GetTaskToken(), Message: f.message, Type: f.typ, StackTrace: f.stack, NonRetryable: f.nonRetryable,
-		}))
-		return err
+		})
 	}
 	rctx, cancel := context.WithTimeout(context.Background(), w.opts.ReportTimeout)
 	defer cancel()

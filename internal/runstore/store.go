@@ -76,6 +76,8 @@ type Store struct {
 	clock clock.Clock
 	next  func(string, time.Time) (time.Time, error)
 
+	pipe *pipeliner
+
 	mu      sync.Mutex
 	entropy io.Reader
 }
@@ -91,6 +93,7 @@ func New(o Options) (*Store, error) {
 		k:       keys{prefix: o.Prefix, partitions: o.Partitions},
 		clock:   o.Clock,
 		next:    o.NextCron,
+		pipe:    &pipeliner{rdb: o.Client},
 		entropy: ulid.Monotonic(rand.Reader, 0),
 	}, nil
 }
@@ -178,7 +181,7 @@ func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.
 		"memo", memo, "osid", req.Origin.ScheduleID, "onom", ms(req.Origin.NominalTime), "otrg", int(req.Origin.Trigger),
 		"ocli", req.Origin.ClientIdentity, "oprev", req.Origin.PreviousRunID, "att", 0, "cr", 0, "ld", 0, "p", p)
 	keys := []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf), reqKey, s.k.timers(p)}
-	res, err := startScript.Run(ctx, s.rdb, keys, args...).Slice()
+	res, err := s.pipe.run(ctx, startScript, keys, args...).Slice()
 	if err != nil {
 		return runs.StartResult{}, fmt.Errorf("start workflow %q: %w", wf, err)
 	}

@@ -93,7 +93,7 @@ func (s *Store) QueueLengths(ctx context.Context, ns, queue string) ([]int64, er
 // as a new attempt.
 func (s *Store) Claim(ctx context.Context, ns, queue string, p, n int, identity string) ([]Task, error) {
 	now := s.clock.Now()
-	res, err := claimScript.Run(ctx, s.rdb, []string{s.k.queue(p, ns, queue), s.k.timers(p)},
+	res, err := s.pipe.run(ctx, claimScript, []string{s.k.queue(p, ns, queue), s.k.timers(p)},
 		s.argv(p, now, n, identity, ns)...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("claim from task queue %q: %w", queue, err)
@@ -156,7 +156,7 @@ func (s *Store) taskKeys(ref TaskRef) (int, []string) {
 // whether a cancel was requested.
 func (s *Store) Heartbeat(ctx context.Context, ref TaskRef) (cancelRequested bool, err error) {
 	p, keys := s.taskKeys(ref)
-	res, err := heartbeatScript.Run(ctx, s.rdb, keys, s.argv(p, s.clock.Now(), ref.Attempt, ref.Namespace, ref.WorkflowID, ref.RunID)...).Slice()
+	res, err := s.pipe.run(ctx, heartbeatScript, keys, s.argv(p, s.clock.Now(), ref.Attempt, ref.Namespace, ref.WorkflowID, ref.RunID)...).Slice()
 	if err != nil {
 		return false, err
 	}
@@ -169,8 +169,41 @@ func (s *Store) Heartbeat(ctx context.Context, ref TaskRef) (cancelRequested boo
 
 // Complete closes the attempt and its run as COMPLETED with result (JSON).
 func (s *Store) Complete(ctx context.Context, ref TaskRef, result json.RawMessage) error {
+	c := s.completeCall(ref, result, s.clock.Now())
+	s.pipe.do(ctx, c)
+	return completeReply(ref, c.cmd)
+}
+
+// Completion is one attempt to close as COMPLETED, for CompleteMany.
+type Completion struct {
+	Ref TaskRef
+	// Result is the run's JSON result; nil means none.
+	Result json.RawMessage
+}
+
+// CompleteMany closes many attempts as Complete would, in one round trip
+// (one pipeline), and returns one error or nil per completion, in order.
+func (s *Store) CompleteMany(ctx context.Context, cs []Completion) []error {
+	now := s.clock.Now()
+	calls := make([]*scriptCall, len(cs))
+	for i, c := range cs {
+		calls[i] = s.completeCall(c.Ref, c.Result, now)
+	}
+	s.pipe.do(ctx, calls...)
+	out := make([]error, len(cs))
+	for i, c := range calls {
+		out[i] = completeReply(cs[i].Ref, c.cmd)
+	}
+	return out
+}
+
+func (s *Store) completeCall(ref TaskRef, result json.RawMessage, now time.Time) *scriptCall {
 	p, keys := s.taskKeys(ref)
-	res, err := completeScript.Run(ctx, s.rdb, keys[:1], s.argv(p, s.clock.Now(), ref.Attempt, string(result))...).Slice()
+	return newCall(completeScript, keys[:1], s.argv(p, now, ref.Attempt, string(result)))
+}
+
+func completeReply(ref TaskRef, cmd *redis.Cmd) error {
+	res, err := cmd.Slice()
 	if err != nil {
 		return err
 	}
@@ -192,6 +225,51 @@ func (s *Store) Fail(ctx context.Context, ref TaskRef, f Failure) (runs.Status, 
 	now := s.clock.Now()
 	d := decideRetry(r, ref.Attempt, &f, now)
 	return s.failAttempt(ctx, ref, &f, d, runs.StatusFailed, "", false)
+}
+
+// FailReport is one failed attempt, for FailMany.
+type FailReport struct {
+	Ref     TaskRef
+	Failure Failure
+}
+
+// FailMany ends many attempts with failures as Fail would, in two round
+// trips (read the runs, then run the scripts), and returns one error or nil
+// per report, in order.
+func (s *Store) FailMany(ctx context.Context, fs []FailReport) []error {
+	out := make([]error, len(fs))
+	gets := make([]*redis.MapStringStringCmd, len(fs))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, f := range fs {
+			p := s.k.partition(f.Ref.Namespace, f.Ref.WorkflowID)
+			gets[i] = pipe.HGetAll(ctx, s.k.run(p, f.Ref.Namespace, f.Ref.WorkflowID, f.Ref.RunID))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		for i := range out {
+			out[i] = err
+		}
+		return out
+	}
+	now := s.clock.Now()
+	var calls []*scriptCall
+	var idx []int
+	for i, f := range fs {
+		r := decodeRun(gets[i].Val())
+		if r == nil {
+			out[i] = fmt.Errorf("run %s of workflow id %q: %w", f.Ref.RunID, f.Ref.WorkflowID, runs.ErrNotFound)
+			continue
+		}
+		d := decideRetry(r, f.Ref.Attempt, &fs[i].Failure, now)
+		calls = append(calls, s.failCall(f.Ref, &fs[i].Failure, d, runs.StatusFailed, "", false, now))
+		idx = append(idx, i)
+	}
+	s.pipe.do(ctx, calls...)
+	for j, c := range calls {
+		_, out[idx[j]] = failReply(fs[idx[j]].Ref, c.cmd)
+	}
+	return out
 }
 
 // retryDecision is what happens after a failed attempt.
@@ -242,6 +320,12 @@ func Backoff(initial time.Duration, coeff float64, maxInterval time.Duration, n 
 // failAttempt runs failScript: retry per d, else close with closeStatus;
 // redeliver puts the run straight back on its queue instead.
 func (s *Store) failAttempt(ctx context.Context, ref TaskRef, f *Failure, d retryDecision, closeStatus runs.Status, member string, leaseCheck bool) (runs.Status, error) {
+	c := s.failCall(ref, f, d, closeStatus, member, leaseCheck, s.clock.Now())
+	s.pipe.do(ctx, c)
+	return failReply(ref, c.cmd)
+}
+
+func (s *Store) failCall(ref TaskRef, f *Failure, d retryDecision, closeStatus runs.Status, member string, leaseCheck bool, now time.Time) *scriptCall {
 	p, keys := s.taskKeys(ref)
 	action := "close"
 	if d.retry {
@@ -254,8 +338,12 @@ func (s *Store) failAttempt(ctx context.Context, ref TaskRef, f *Failure, d retr
 			action = "redeliver"
 		}
 	}
-	res, err := failScript.Run(ctx, s.rdb, keys, s.argv(p, s.clock.Now(), ref.Attempt, f.json(), f.Message, action,
-		strconv.Itoa(int(closeStatus)), ms(d.due), lc, member)...).Slice()
+	return newCall(failScript, keys, s.argv(p, now, ref.Attempt, f.json(), f.Message, action,
+		strconv.Itoa(int(closeStatus)), ms(d.due), lc, member))
+}
+
+func failReply(ref TaskRef, cmd *redis.Cmd) (runs.Status, error) {
+	res, err := cmd.Slice()
 	if err != nil {
 		return 0, err
 	}

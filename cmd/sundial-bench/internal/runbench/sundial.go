@@ -77,6 +77,14 @@ func WorkerMain(ctx context.Context, args []string, out io.Writer) error {
 			case err != nil:
 			case req.Spec().Procedure == sundialv1connect.WorkerServiceCompleteTaskProcedure:
 				rep.Done()
+			case req.Spec().Procedure == sundialv1connect.WorkerServiceReportTasksProcedure:
+				if m, ok := res.Any().(*pb.ReportTasksResponse); ok {
+					for _, r := range m.GetCompletions() {
+						if r.GetCode() == 0 {
+							rep.Done()
+						}
+					}
+				}
 			case req.Spec().Procedure == sundialv1connect.WorkerServicePollTasksProcedure:
 				polls.Add(1)
 				if m, ok := res.Any().(*pb.PollTasksResponse); ok {

@@ -553,6 +553,171 @@ func (x *HeartbeatTaskResponse) GetCancelRequested() bool {
 	return false
 }
 
+type ReportTasksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1000 completions and failures together.
+	Completions   []*CompleteTaskRequest `protobuf:"bytes,1,rep,name=completions,proto3" json:"completions,omitempty"`
+	Failures      []*FailTaskRequest     `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportTasksRequest) Reset() {
+	*x = ReportTasksRequest{}
+	mi := &file_sundial_v1_worker_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportTasksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportTasksRequest) ProtoMessage() {}
+
+func (x *ReportTasksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_v1_worker_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportTasksRequest.ProtoReflect.Descriptor instead.
+func (*ReportTasksRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_v1_worker_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReportTasksRequest) GetCompletions() []*CompleteTaskRequest {
+	if x != nil {
+		return x.Completions
+	}
+	return nil
+}
+
+func (x *ReportTasksRequest) GetFailures() []*FailTaskRequest {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+type ReportTasksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per request completion, in the same order.
+	Completions []*TaskReportResult `protobuf:"bytes,1,rep,name=completions,proto3" json:"completions,omitempty"`
+	// One per request failure, in the same order.
+	Failures      []*TaskReportResult `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportTasksResponse) Reset() {
+	*x = ReportTasksResponse{}
+	mi := &file_sundial_v1_worker_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportTasksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportTasksResponse) ProtoMessage() {}
+
+func (x *ReportTasksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_v1_worker_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportTasksResponse.ProtoReflect.Descriptor instead.
+func (*ReportTasksResponse) Descriptor() ([]byte, []int) {
+	return file_sundial_v1_worker_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReportTasksResponse) GetCompletions() []*TaskReportResult {
+	if x != nil {
+		return x.Completions
+	}
+	return nil
+}
+
+func (x *ReportTasksResponse) GetFailures() []*TaskReportResult {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+// TaskReportResult is the outcome of one report of a ReportTasks call.
+type TaskReportResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 0 (OK) when the report was applied; otherwise the gRPC status code that
+	// CompleteTask or FailTask would have returned for it (5 NOT_FOUND,
+	// 9 FAILED_PRECONDITION for an attempt that is no longer current,
+	// 3 INVALID_ARGUMENT, 14 UNAVAILABLE: worth retrying, ...).
+	Code uint32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// Why the report was not applied; empty when it was.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskReportResult) Reset() {
+	*x = TaskReportResult{}
+	mi := &file_sundial_v1_worker_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskReportResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskReportResult) ProtoMessage() {}
+
+func (x *TaskReportResult) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_v1_worker_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskReportResult.ProtoReflect.Descriptor instead.
+func (*TaskReportResult) Descriptor() ([]byte, []int) {
+	return file_sundial_v1_worker_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TaskReportResult) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *TaskReportResult) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_sundial_v1_worker_service_proto protoreflect.FileDescriptor
 
 const file_sundial_v1_worker_service_proto_rawDesc = "" +
@@ -600,12 +765,22 @@ const file_sundial_v1_worker_service_proto_rawDesc = "" +
 	"\n" +
 	"task_token\x18\x01 \x01(\tR\ttaskToken\"B\n" +
 	"\x15HeartbeatTaskResponse\x12)\n" +
-	"\x10cancel_requested\x18\x01 \x01(\bR\x0fcancelRequested2\xc9\x02\n" +
+	"\x10cancel_requested\x18\x01 \x01(\bR\x0fcancelRequested\"\x90\x01\n" +
+	"\x12ReportTasksRequest\x12A\n" +
+	"\vcompletions\x18\x01 \x03(\v2\x1f.sundial.v1.CompleteTaskRequestR\vcompletions\x127\n" +
+	"\bfailures\x18\x02 \x03(\v2\x1b.sundial.v1.FailTaskRequestR\bfailures\"\x8f\x01\n" +
+	"\x13ReportTasksResponse\x12>\n" +
+	"\vcompletions\x18\x01 \x03(\v2\x1c.sundial.v1.TaskReportResultR\vcompletions\x128\n" +
+	"\bfailures\x18\x02 \x03(\v2\x1c.sundial.v1.TaskReportResultR\bfailures\"@\n" +
+	"\x10TaskReportResult\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage2\x99\x03\n" +
 	"\rWorkerService\x12H\n" +
 	"\tPollTasks\x12\x1c.sundial.v1.PollTasksRequest\x1a\x1d.sundial.v1.PollTasksResponse\x12Q\n" +
 	"\fCompleteTask\x12\x1f.sundial.v1.CompleteTaskRequest\x1a .sundial.v1.CompleteTaskResponse\x12E\n" +
 	"\bFailTask\x12\x1b.sundial.v1.FailTaskRequest\x1a\x1c.sundial.v1.FailTaskResponse\x12T\n" +
-	"\rHeartbeatTask\x12 .sundial.v1.HeartbeatTaskRequest\x1a!.sundial.v1.HeartbeatTaskResponseB\xaf\x01\n" +
+	"\rHeartbeatTask\x12 .sundial.v1.HeartbeatTaskRequest\x1a!.sundial.v1.HeartbeatTaskResponse\x12N\n" +
+	"\vReportTasks\x12\x1e.sundial.v1.ReportTasksRequest\x1a\x1f.sundial.v1.ReportTasksResponseB\xaf\x01\n" +
 	"\x0ecom.sundial.v1B\x12WorkerServiceProtoP\x01Z@github.com/sundial-dev/sundial/internal/gen/sundial/v1;sundialv1\xa2\x02\x03SXX\xaa\x02\n" +
 	"Sundial.V1\xca\x02\n" +
 	"Sundial\\V1\xe2\x02\x16Sundial\\V1\\GPBMetadata\xea\x02\vSundial::V1b\x06proto3"
@@ -622,7 +797,7 @@ func file_sundial_v1_worker_service_proto_rawDescGZIP() []byte {
 	return file_sundial_v1_worker_service_proto_rawDescData
 }
 
-var file_sundial_v1_worker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_sundial_v1_worker_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_sundial_v1_worker_service_proto_goTypes = []any{
 	(*Task)(nil),                  // 0: sundial.v1.Task
 	(*PollTasksRequest)(nil),      // 1: sundial.v1.PollTasksRequest
@@ -633,31 +808,40 @@ var file_sundial_v1_worker_service_proto_goTypes = []any{
 	(*FailTaskResponse)(nil),      // 6: sundial.v1.FailTaskResponse
 	(*HeartbeatTaskRequest)(nil),  // 7: sundial.v1.HeartbeatTaskRequest
 	(*HeartbeatTaskResponse)(nil), // 8: sundial.v1.HeartbeatTaskResponse
-	(*structpb.Value)(nil),        // 9: google.protobuf.Value
-	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*ReportTasksRequest)(nil),    // 9: sundial.v1.ReportTasksRequest
+	(*ReportTasksResponse)(nil),   // 10: sundial.v1.ReportTasksResponse
+	(*TaskReportResult)(nil),      // 11: sundial.v1.TaskReportResult
+	(*structpb.Value)(nil),        // 12: google.protobuf.Value
+	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
 }
 var file_sundial_v1_worker_service_proto_depIdxs = []int32{
-	9,  // 0: sundial.v1.Task.input:type_name -> google.protobuf.Value
-	10, // 1: sundial.v1.Task.heartbeat_timeout:type_name -> google.protobuf.Duration
-	11, // 2: sundial.v1.Task.deadline:type_name -> google.protobuf.Timestamp
-	11, // 3: sundial.v1.Task.scheduled_time:type_name -> google.protobuf.Timestamp
-	10, // 4: sundial.v1.PollTasksRequest.wait:type_name -> google.protobuf.Duration
+	12, // 0: sundial.v1.Task.input:type_name -> google.protobuf.Value
+	13, // 1: sundial.v1.Task.heartbeat_timeout:type_name -> google.protobuf.Duration
+	14, // 2: sundial.v1.Task.deadline:type_name -> google.protobuf.Timestamp
+	14, // 3: sundial.v1.Task.scheduled_time:type_name -> google.protobuf.Timestamp
+	13, // 4: sundial.v1.PollTasksRequest.wait:type_name -> google.protobuf.Duration
 	0,  // 5: sundial.v1.PollTasksResponse.tasks:type_name -> sundial.v1.Task
-	9,  // 6: sundial.v1.CompleteTaskRequest.result:type_name -> google.protobuf.Value
-	1,  // 7: sundial.v1.WorkerService.PollTasks:input_type -> sundial.v1.PollTasksRequest
-	3,  // 8: sundial.v1.WorkerService.CompleteTask:input_type -> sundial.v1.CompleteTaskRequest
-	5,  // 9: sundial.v1.WorkerService.FailTask:input_type -> sundial.v1.FailTaskRequest
-	7,  // 10: sundial.v1.WorkerService.HeartbeatTask:input_type -> sundial.v1.HeartbeatTaskRequest
-	2,  // 11: sundial.v1.WorkerService.PollTasks:output_type -> sundial.v1.PollTasksResponse
-	4,  // 12: sundial.v1.WorkerService.CompleteTask:output_type -> sundial.v1.CompleteTaskResponse
-	6,  // 13: sundial.v1.WorkerService.FailTask:output_type -> sundial.v1.FailTaskResponse
-	8,  // 14: sundial.v1.WorkerService.HeartbeatTask:output_type -> sundial.v1.HeartbeatTaskResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	12, // 6: sundial.v1.CompleteTaskRequest.result:type_name -> google.protobuf.Value
+	3,  // 7: sundial.v1.ReportTasksRequest.completions:type_name -> sundial.v1.CompleteTaskRequest
+	5,  // 8: sundial.v1.ReportTasksRequest.failures:type_name -> sundial.v1.FailTaskRequest
+	11, // 9: sundial.v1.ReportTasksResponse.completions:type_name -> sundial.v1.TaskReportResult
+	11, // 10: sundial.v1.ReportTasksResponse.failures:type_name -> sundial.v1.TaskReportResult
+	1,  // 11: sundial.v1.WorkerService.PollTasks:input_type -> sundial.v1.PollTasksRequest
+	3,  // 12: sundial.v1.WorkerService.CompleteTask:input_type -> sundial.v1.CompleteTaskRequest
+	5,  // 13: sundial.v1.WorkerService.FailTask:input_type -> sundial.v1.FailTaskRequest
+	7,  // 14: sundial.v1.WorkerService.HeartbeatTask:input_type -> sundial.v1.HeartbeatTaskRequest
+	9,  // 15: sundial.v1.WorkerService.ReportTasks:input_type -> sundial.v1.ReportTasksRequest
+	2,  // 16: sundial.v1.WorkerService.PollTasks:output_type -> sundial.v1.PollTasksResponse
+	4,  // 17: sundial.v1.WorkerService.CompleteTask:output_type -> sundial.v1.CompleteTaskResponse
+	6,  // 18: sundial.v1.WorkerService.FailTask:output_type -> sundial.v1.FailTaskResponse
+	8,  // 19: sundial.v1.WorkerService.HeartbeatTask:output_type -> sundial.v1.HeartbeatTaskResponse
+	10, // 20: sundial.v1.WorkerService.ReportTasks:output_type -> sundial.v1.ReportTasksResponse
+	16, // [16:21] is the sub-list for method output_type
+	11, // [11:16] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_sundial_v1_worker_service_proto_init() }
@@ -671,7 +855,7 @@ func file_sundial_v1_worker_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sundial_v1_worker_service_proto_rawDesc), len(file_sundial_v1_worker_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

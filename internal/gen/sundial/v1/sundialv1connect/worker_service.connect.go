@@ -43,6 +43,9 @@ const (
 	// WorkerServiceHeartbeatTaskProcedure is the fully-qualified name of the WorkerService's
 	// HeartbeatTask RPC.
 	WorkerServiceHeartbeatTaskProcedure = "/sundial.v1.WorkerService/HeartbeatTask"
+	// WorkerServiceReportTasksProcedure is the fully-qualified name of the WorkerService's ReportTasks
+	// RPC.
+	WorkerServiceReportTasksProcedure = "/sundial.v1.WorkerService/ReportTasks"
 )
 
 // WorkerServiceClient is a client for the sundial.v1.WorkerService service.
@@ -55,6 +58,10 @@ type WorkerServiceClient interface {
 	FailTask(context.Context, *connect.Request[v1.FailTaskRequest]) (*connect.Response[v1.FailTaskResponse], error)
 	// HeartbeatTask extends the attempt's lease.
 	HeartbeatTask(context.Context, *connect.Request[v1.HeartbeatTaskRequest]) (*connect.Response[v1.HeartbeatTaskResponse], error)
+	// ReportTasks applies many completions and failures in one call, each as
+	// CompleteTask or FailTask would, and answers each on its own: one item's
+	// stale attempt or bad result does not fail the others.
+	ReportTasks(context.Context, *connect.Request[v1.ReportTasksRequest]) (*connect.Response[v1.ReportTasksResponse], error)
 }
 
 // NewWorkerServiceClient constructs a client for the sundial.v1.WorkerService service. By default,
@@ -92,6 +99,12 @@ func NewWorkerServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(workerServiceMethods.ByName("HeartbeatTask")),
 			connect.WithClientOptions(opts...),
 		),
+		reportTasks: connect.NewClient[v1.ReportTasksRequest, v1.ReportTasksResponse](
+			httpClient,
+			baseURL+WorkerServiceReportTasksProcedure,
+			connect.WithSchema(workerServiceMethods.ByName("ReportTasks")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -101,6 +114,7 @@ type workerServiceClient struct {
 	completeTask  *connect.Client[v1.CompleteTaskRequest, v1.CompleteTaskResponse]
 	failTask      *connect.Client[v1.FailTaskRequest, v1.FailTaskResponse]
 	heartbeatTask *connect.Client[v1.HeartbeatTaskRequest, v1.HeartbeatTaskResponse]
+	reportTasks   *connect.Client[v1.ReportTasksRequest, v1.ReportTasksResponse]
 }
 
 // PollTasks calls sundial.v1.WorkerService.PollTasks.
@@ -123,6 +137,11 @@ func (c *workerServiceClient) HeartbeatTask(ctx context.Context, req *connect.Re
 	return c.heartbeatTask.CallUnary(ctx, req)
 }
 
+// ReportTasks calls sundial.v1.WorkerService.ReportTasks.
+func (c *workerServiceClient) ReportTasks(ctx context.Context, req *connect.Request[v1.ReportTasksRequest]) (*connect.Response[v1.ReportTasksResponse], error) {
+	return c.reportTasks.CallUnary(ctx, req)
+}
+
 // WorkerServiceHandler is an implementation of the sundial.v1.WorkerService service.
 type WorkerServiceHandler interface {
 	// PollTasks waits (up to wait, default 30 s) for up to max_tasks tasks.
@@ -133,6 +152,10 @@ type WorkerServiceHandler interface {
 	FailTask(context.Context, *connect.Request[v1.FailTaskRequest]) (*connect.Response[v1.FailTaskResponse], error)
 	// HeartbeatTask extends the attempt's lease.
 	HeartbeatTask(context.Context, *connect.Request[v1.HeartbeatTaskRequest]) (*connect.Response[v1.HeartbeatTaskResponse], error)
+	// ReportTasks applies many completions and failures in one call, each as
+	// CompleteTask or FailTask would, and answers each on its own: one item's
+	// stale attempt or bad result does not fail the others.
+	ReportTasks(context.Context, *connect.Request[v1.ReportTasksRequest]) (*connect.Response[v1.ReportTasksResponse], error)
 }
 
 // NewWorkerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -166,6 +189,12 @@ func NewWorkerServiceHandler(svc WorkerServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(workerServiceMethods.ByName("HeartbeatTask")),
 		connect.WithHandlerOptions(opts...),
 	)
+	workerServiceReportTasksHandler := connect.NewUnaryHandler(
+		WorkerServiceReportTasksProcedure,
+		svc.ReportTasks,
+		connect.WithSchema(workerServiceMethods.ByName("ReportTasks")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/sundial.v1.WorkerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case WorkerServicePollTasksProcedure:
@@ -176,6 +205,8 @@ func NewWorkerServiceHandler(svc WorkerServiceHandler, opts ...connect.HandlerOp
 			workerServiceFailTaskHandler.ServeHTTP(w, r)
 		case WorkerServiceHeartbeatTaskProcedure:
 			workerServiceHeartbeatTaskHandler.ServeHTTP(w, r)
+		case WorkerServiceReportTasksProcedure:
+			workerServiceReportTasksHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -199,4 +230,8 @@ func (UnimplementedWorkerServiceHandler) FailTask(context.Context, *connect.Requ
 
 func (UnimplementedWorkerServiceHandler) HeartbeatTask(context.Context, *connect.Request[v1.HeartbeatTaskRequest]) (*connect.Response[v1.HeartbeatTaskResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sundial.v1.WorkerService.HeartbeatTask is not implemented"))
+}
+
+func (UnimplementedWorkerServiceHandler) ReportTasks(context.Context, *connect.Request[v1.ReportTasksRequest]) (*connect.Response[v1.ReportTasksResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sundial.v1.WorkerService.ReportTasks is not implemented"))
 }
