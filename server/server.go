@@ -19,6 +19,8 @@ import (
 	"connectrpc.com/grpcreflect"
 	"github.com/oklog/ulid/v2"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c" //lint:ignore SA1019 see buildHandler
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sundial-dev/sundial/internal/clock"
@@ -160,13 +162,18 @@ func (s *Server) buildHandler() http.Handler {
 	reflector := grpcreflect.NewStaticReflector(append(names, grpchealth.HealthV1ServiceName)...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	return http.MaxBytesHandler(mux, int64(s.cfg.MaxRequestBytes)+1024)
+	limited := http.MaxBytesHandler(mux, int64(s.cfg.MaxRequestBytes)+1024)
+	// The h2c wrapper lets Handler() serve prior-knowledge HTTP/2 (gRPC
+	// without TLS) from any http.Server, including one that, unlike Serve's,
+	// does not set Protocols. net/http's own Protocols cover only servers
+	// configured for them, so the deprecated wrapper is kept on purpose.
+	//lint:ignore SA1019 see above
+	return h2c.NewHandler(limited, &http2.Server{})
 }
 
 // Handler returns the HTTP handler serving every service over Connect, gRPC
-// and gRPC-Web, with health, reflection and /metrics beside them. Serve it
-// with an http.Server whose Protocols allow unencrypted HTTP/2 (as Serve
-// does) so gRPC clients can reach it without TLS.
+// and gRPC-Web, HTTP/1.1 and h2c, with health, reflection and /metrics
+// beside them. It can be mounted in any http.Server.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run runs the background loops (scheduler, timers) until ctx ends. Serve

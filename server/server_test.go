@@ -3,6 +3,7 @@ package server_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +14,9 @@ import (
 
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
 	"github.com/sundial-dev/sundial/internal/gen/sundial/v1/sundialv1connect"
+	"github.com/sundial-dev/sundial/internal/testredis"
 	"github.com/sundial-dev/sundial/internal/testserver"
+	"github.com/sundial-dev/sundial/server"
 )
 
 // h2cClient speaks HTTP/2 without TLS, as gRPC clients do.
@@ -78,4 +81,25 @@ func grep(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestHandlerServesH2CFromAnyHTTPServer mounts Handler() in a plain
+// HTTP/1.1 httptest server (no Protocols set): gRPC clients speaking
+// prior-knowledge HTTP/2 must still get through.
+func TestHandlerServesH2CFromAnyHTTPServer(t *testing.T) {
+	t.Parallel()
+	rb := testredis.New(t)
+	srv, err := server.New(server.Config{Redis: rb.Client, KeyPrefix: rb.Prefix, DisableLoops: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	hc := h2cClient()
+	t.Cleanup(hc.CloseIdleConnections)
+	sc := sundialv1connect.NewScheduleServiceClient(hc, hs.URL, connect.WithGRPC())
+	_, err = sc.DescribeSchedule(t.Context(), connect.NewRequest(&pb.DescribeScheduleRequest{Namespace: rb.Namespace, ScheduleId: "missing"}))
+	if connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("gRPC over h2c through a plain http.Server: got %v, want NotFound", err)
+	}
 }
