@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -260,6 +261,33 @@ func TestScheduleOverlapTerminateOther(t *testing.T) {
 			t.Fatalf("running %v", rw)
 		}
 	})
+}
+
+// A run that closes between the overlap check and the cancel or terminate
+// (the run store answers runs.ErrAlreadyClosed) is gone, as asked: the new
+// fire starts at once, and the pass reports no error.
+func TestScheduleOverlapOtherAlreadyClosed(t *testing.T) {
+	t.Parallel()
+	for _, p := range []pb.OverlapPolicy{pb.OverlapPolicy_OVERLAP_POLICY_CANCEL_OTHER, pb.OverlapPolicy_OVERLAP_POLICY_TERMINATE_OTHER} {
+		t.Run(p.String(), func(t *testing.T) {
+			t.Parallel()
+			forEachBackend(t, func(t *testing.T, b *schedBundle) {
+				b.create(t, "ac", basicSchedule(overlap(p)))
+				b.advance(t, time.Minute)
+				b.starter.mu.Lock()
+				b.starter.stopErr = fmt.Errorf("run closed meanwhile: %w", runs.ErrAlreadyClosed)
+				b.starter.mu.Unlock()
+				b.advance(t, time.Minute) // fails the test if the pass reports an error
+				wantStarted(t, b, wfAt("ac", time.Minute), wfAt("ac", 2*time.Minute))
+				if rw := b.describe(t, "ac").GetInfo().GetRunningWorkflows(); len(rw) != 1 || rw[0].GetWorkflowId() != wfAt("ac", 2*time.Minute) {
+					t.Fatalf("running %v", rw)
+				}
+				if ex := b.executions(t, "ac", pb.ExecutionOutcome_EXECUTION_OUTCOME_STARTED); len(ex) != 2 {
+					t.Fatalf("started records = %d, want 2", len(ex))
+				}
+			})
+		})
+	}
 }
 
 func TestScheduleOverlapAllowAll(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -27,6 +28,9 @@ type stackBundle struct {
 	ns      string
 	connect sundialv1connect.ScheduleServiceClient
 	grpc    sundialv1connect.ScheduleServiceClient
+	// http and url reach the test server directly (/metrics).
+	http *http.Client
+	url  string
 }
 
 // maxTestRequest is the request size limit of the test stack.
@@ -46,7 +50,7 @@ func stackSetup(t *testing.T) *stackBundle {
 	hs.StartTLS()
 	t.Cleanup(hs.Close)
 	return &stackBundle{
-		srv: s, clock: clk, ns: rb.Namespace,
+		srv: s, clock: clk, ns: rb.Namespace, http: hs.Client(), url: hs.URL,
 		connect: sundialv1connect.NewScheduleServiceClient(hs.Client(), hs.URL),
 		grpc:    sundialv1connect.NewScheduleServiceClient(hs.Client(), hs.URL, connect.WithGRPC()),
 	}
@@ -107,6 +111,35 @@ func TestScheduleFiresThroughRealRunStore(t *testing.T) {
 	}
 	if s := ra[0].GetStatus(); s == pb.WorkflowStatus_WORKFLOW_STATUS_UNSPECIFIED || s >= pb.WorkflowStatus_WORKFLOW_STATUS_COMPLETED {
 		t.Fatalf("run status %v", s)
+	}
+}
+
+// A fire shows in /metrics: the outcome counter and the lag histogram.
+func TestScheduleFireMetrics(t *testing.T) {
+	t.Parallel()
+	b := stackSetup(t)
+	ctx := context.Background()
+	_, err := b.connect.CreateSchedule(ctx, connect.NewRequest(&pb.CreateScheduleRequest{Namespace: b.ns, ScheduleId: "met", Schedule: basicSchedule()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Advance(time.Minute)
+	if _, err := b.srv.schedules.tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.http.Get(b.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`sundial_schedule_fires_total{outcome="STARTED"} 1`, "sundial_schedule_fire_lag_seconds_count 1"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
 

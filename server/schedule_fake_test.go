@@ -31,6 +31,10 @@ type fakeStarter struct {
 	failAfterStart func(wf string) error
 	// failBefore, when set, makes Start fail without starting.
 	failBefore func(wf string) error
+	// stopErr, when set, is what Cancel and Terminate return (after
+	// recording the call): runs.ErrAlreadyClosed plays a run that closed
+	// between the scheduler's Status check and its cancel.
+	stopErr error
 }
 
 type fakeRun struct {
@@ -82,12 +86,15 @@ func (f *fakeStarter) Cancel(_ context.Context, _, wf, _, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.canceled = append(f.canceled, wf)
-	return nil
+	return f.stopErr
 }
 
 func (f *fakeStarter) Terminate(_ context.Context, _, wf, _, _ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.stopErr != nil {
+		return f.stopErr
+	}
 	if r, ok := f.runs[wf]; ok && !r.status.Closed() {
 		r.status = runs.StatusTerminated
 	}

@@ -1,33 +1,44 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/sundial-dev/sundial/internal/clock"
 	"github.com/sundial-dev/sundial/internal/errs"
+	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
 	"github.com/sundial-dev/sundial/internal/runs"
 	"github.com/sundial-dev/sundial/internal/schedstore"
 )
 
 // Scheduler tuning. None of it is per schedule: the loop holds no state
-// between passes beyond these numbers.
+// between passes beyond these numbers and the batch it claimed.
 const (
 	// claimLease is how long a claimed fire stays in flight before another
 	// replica may take it over (the claimer crashed or stalled).
 	claimLease = 30 * time.Second
 	// claimBatch is how many fires one claim takes from a partition.
 	claimBatch = 256
-	// fireWorkers bounds concurrent fires in one pass.
+	// fireWorkers bounds concurrent fires in one replica.
 	fireWorkers = 128
 	// maxFiresPerClaim bounds the nominal times one claim processes for a
 	// schedule that is behind; the rest are taken by the next claim.
 	maxFiresPerClaim = 100
+	// claimAhead is how far ahead of their due time the loop claims fires
+	// and reads their schedules, so that at the due time only the start
+	// and the commit remain.
+	claimAhead = 300 * time.Millisecond
+	// maxClaimedAhead bounds the fires one pass of the loop holds in
+	// memory (claimed, waiting for their due time).
+	maxClaimedAhead = 20000
 )
 
 // scheduler fires due schedules. Due times live in partitioned Redis sorted
@@ -41,19 +52,22 @@ type scheduler struct {
 	starter runs.Starter
 	clock   clock.Clock
 	log     *slog.Logger
+	metrics *metrics
 	poll    time.Duration
 	// first is the partition this replica starts each pass at, so replicas
 	// do not all contend on partition 0.
 	first int
 	wake  chan struct{}
+	// sem bounds concurrent fires over every batch in flight.
+	sem chan struct{}
 }
 
 func newScheduler(cfg *Config, st *schedstore.Store, starter runs.Starter) *scheduler {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(cfg.ReplicaID))
 	return &scheduler{
-		store: st, starter: starter, clock: cfg.Clock, log: cfg.Logger, poll: cfg.PollInterval,
-		first: int(h.Sum32() % uint32(st.Partitions())), wake: make(chan struct{}, 1),
+		store: st, starter: starter, clock: cfg.Clock, log: cfg.Logger, metrics: cfg.metrics, poll: cfg.PollInterval,
+		first: int(h.Sum32() % uint32(st.Partitions())), wake: make(chan struct{}, 1), sem: make(chan struct{}, fireWorkers),
 	}
 }
 
@@ -69,9 +83,25 @@ func (s *scheduler) notify(due time.Time) {
 	}
 }
 
-// run loops until ctx ends: a pass, then a wait until the earliest due time
-// or the poll interval, whichever is sooner, or until notify.
+// claimedFire is a claimed schedule, read and ready to fire at due.
+type claimedFire struct {
+	c   schedstore.Claimed
+	rec *schedstore.Record // nil when the schedule was deleted
+	// spec is nil when the stored spec no longer compiles (specErr).
+	spec    compiledSpec
+	specErr error
+	due     time.Time
+}
+
+// run loops until ctx ends. Each pass claims the fires due within
+// claimAhead, reads their schedules, then starts each group at its due
+// time (a timer in this loop) and commits the group in the background;
+// the next pass begins once the last group was handed over. Between passes
+// it waits until claimAhead before the earliest due time or the poll
+// interval, whichever is sooner, or until notify.
 func (s *scheduler) run(ctx context.Context) error {
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -81,13 +111,16 @@ func (s *scheduler) run(ctx context.Context) error {
 		case <-timer.C:
 		case <-s.wake:
 		}
-		if _, err := s.tick(ctx); err != nil && ctx.Err() == nil {
+		full, err := s.pass(ctx, &inflight)
+		if err != nil && ctx.Err() == nil {
 			s.log.Error("scheduler pass failed", "err", err)
 		}
 		wait := s.poll
-		if t, ok, err := s.store.EarliestDue(ctx); err == nil && ok {
-			if d := t.Sub(s.clock.Now()); d < wait {
-				wait = max(d, time.Millisecond)
+		if full {
+			wait = 0
+		} else if t, ok, err := s.store.EarliestDue(ctx); err == nil && ok {
+			if d := t.Sub(s.clock.Now()) - claimAhead; d < wait {
+				wait = max(d, 0)
 			}
 		}
 		if !timer.Stop() {
@@ -100,11 +133,117 @@ func (s *scheduler) run(ctx context.Context) error {
 	}
 }
 
-// tick runs one pass: it claims and processes every fire due at the
-// clock's current time, all partitions at once (fireWorkers fires at a
-// time in total), and returns how many claims it processed. The first
-// error is returned after the pass; failed fires stay claimed and are
-// retried once their lease ends.
+// pass claims every fire due within claimAhead (at most maxClaimedAhead),
+// then hands them, in due order, to fireBatch at their due times. It
+// returns true when it stopped at maxClaimedAhead.
+func (s *scheduler) pass(ctx context.Context, inflight *sync.WaitGroup) (bool, error) {
+	now := s.clock.Now()
+	fires, full, err := s.claimAll(ctx, now, now.Add(claimAhead))
+	slices.SortFunc(fires, func(a, b claimedFire) int { return a.due.Compare(b.due) })
+	for len(fires) > 0 {
+		if d := fires[0].due.Sub(s.clock.Now()); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				// The claims stay in flight; their lease hands them to
+				// another replica or to this one after a restart.
+				return false, err
+			case <-t.C:
+			}
+		}
+		now := s.clock.Now()
+		n := 1
+		for n < len(fires) && !fires[n].due.After(now) {
+			n++
+		}
+		group := fires[:n:n]
+		fires = fires[n:]
+		inflight.Add(1)
+		go func() {
+			defer inflight.Done()
+			if err := s.fireBatch(ctx, group); err != nil && ctx.Err() == nil {
+				s.log.Error("scheduler batch failed", "err", err)
+			}
+		}()
+	}
+	return full, err
+}
+
+// claimAll claims the fires of every partition due by horizon, all
+// partitions at once, at most maxClaimedAhead in total.
+func (s *scheduler) claimAll(ctx context.Context, now, horizon time.Time) ([]claimedFire, bool, error) {
+	var (
+		mu     sync.Mutex
+		out    []claimedFire
+		errOut error
+		full   bool
+		wg     sync.WaitGroup
+	)
+	n := s.store.Partitions()
+	share := max(claimBatch, maxClaimedAhead/n)
+	for i := range n {
+		p := (s.first + i) % n
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []claimedFire
+			var err error
+			for len(mine) < share {
+				var got []claimedFire
+				got, err = s.claimPartition(ctx, p, now, horizon)
+				mine = append(mine, got...)
+				if err != nil || len(got) < claimBatch {
+					break
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			out = append(out, mine...)
+			full = full || len(mine) >= share
+			if err != nil && errOut == nil {
+				errOut = err
+			}
+		}()
+	}
+	wg.Wait()
+	return out, full, errOut
+}
+
+// claimPartition claims up to claimBatch fires of partition p due by
+// horizon (and in-flight ones whose lease ended by now), reads their
+// schedules and compiles their specs.
+func (s *scheduler) claimPartition(ctx context.Context, p int, now, horizon time.Time) ([]claimedFire, error) {
+	claimed, err := s.store.Claim(ctx, p, now, horizon, claimLease, claimBatch)
+	if err != nil || len(claimed) == 0 {
+		return nil, err
+	}
+	recs, err := s.store.GetMany(ctx, claimed)
+	if err != nil {
+		// The claims stay in flight and are retried after their lease.
+		return nil, err
+	}
+	out := make([]claimedFire, len(claimed))
+	for i, c := range claimed {
+		f := claimedFire{c: c, rec: recs[i], due: now}
+		if f.rec != nil {
+			f.spec, f.specErr = compileSpec(f.rec.Def.Spec)
+			if f.specErr == nil && !f.rec.Next.IsZero() {
+				if d := dueAt(f.spec, f.rec.ID, f.rec.Next); d.After(now) {
+					f.due = d
+				}
+			}
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+// tick runs one pass for tests that drive the clock: it claims and
+// processes every fire due at the clock's current time, all partitions at
+// once, and returns how many claims it processed. The first error is
+// returned after the pass; failed fires stay claimed and are retried once
+// their lease ends.
 func (s *scheduler) tick(ctx context.Context) (int, error) {
 	var (
 		mu     sync.Mutex
@@ -112,27 +251,19 @@ func (s *scheduler) tick(ctx context.Context) (int, error) {
 		total  int
 		wg     sync.WaitGroup
 	)
-	fail := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if errOut == nil {
-			errOut = err
-		}
-	}
-	sem := make(chan struct{}, fireWorkers)
 	n := s.store.Partitions()
 	for i := range n {
 		p := (s.first + i) % n
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got, err := s.drainPartition(ctx, p, sem, fail)
-			if err != nil {
-				fail(err)
-			}
+			got, err := s.drainPartition(ctx, p)
 			mu.Lock()
+			defer mu.Unlock()
 			total += got
-			mu.Unlock()
+			if err != nil && errOut == nil {
+				errOut = err
+			}
 		}()
 	}
 	wg.Wait()
@@ -141,68 +272,115 @@ func (s *scheduler) tick(ctx context.Context) (int, error) {
 
 // drainPartition claims and processes partition p's due fires until a
 // claim comes back short.
-func (s *scheduler) drainPartition(ctx context.Context, p int, sem chan struct{}, fail func(error)) (int, error) {
+func (s *scheduler) drainPartition(ctx context.Context, p int) (int, error) {
 	total := 0
 	for {
 		now := s.clock.Now()
-		claimed, err := s.store.Claim(ctx, p, now, claimLease, claimBatch)
+		fires, err := s.claimPartition(ctx, p, now, now)
 		if err != nil {
 			return total, err
 		}
-		recs, err := s.store.GetMany(ctx, claimed)
-		if err != nil {
+		total += len(fires)
+		if err := s.fireBatch(ctx, fires); err != nil {
 			return total, err
 		}
-		var wg sync.WaitGroup
-		pending := make([]*schedstore.Pending, len(claimed))
-		for i, c := range claimed {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				p, err := s.process(ctx, c, recs[i], now)
-				if err != nil {
-					// The claim stays in flight and is retried after its lease.
-					s.log.Warn("fire failed; will retry", "namespace", c.Namespace, "schedule", c.ID, "err", err)
-					fail(err)
-					return
-				}
-				pending[i] = p
-			}()
-		}
-		wg.Wait()
-		// One round trip commits the batch; a crash before it leaves the
-		// claims in flight, to be re-fired (and deduplicated) after the lease.
-		batch := make([]schedstore.Pending, 0, len(pending))
-		for _, p := range pending {
-			if p != nil {
-				batch = append(batch, *p)
-			}
-		}
-		if err := s.store.CommitMany(ctx, batch); err != nil {
-			return total, err
-		}
-		total += len(claimed)
-		if len(claimed) < claimBatch {
+		if len(fires) < claimBatch {
 			return total, nil
 		}
 	}
 }
 
+// fireBatch processes claimed fires concurrently (at most fireWorkers over
+// the replica) and commits them in one round trip. A fire that fails stays
+// claimed and is retried after its lease; the first error is returned once
+// the others are committed.
+func (s *scheduler) fireBatch(ctx context.Context, fires []claimedFire) error {
+	if len(fires) == 0 {
+		return nil
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		errOut error
+	)
+	pending := make([]*schedstore.Pending, len(fires))
+	for i, cf := range fires {
+		s.sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-s.sem; wg.Done() }()
+			p, err := s.process(ctx, cf, s.clock.Now())
+			if err != nil {
+				s.log.Warn("fire failed; will retry", "namespace", cf.c.Namespace, "schedule", cf.c.ID, "err", err)
+				mu.Lock()
+				errOut = cmp.Or(errOut, err)
+				mu.Unlock()
+				return
+			}
+			pending[i] = p
+		}()
+	}
+	wg.Wait()
+	// One round trip commits the batch; a crash before it leaves the
+	// claims in flight, to be re-fired (and deduplicated) after the lease.
+	batch := make([]schedstore.Pending, 0, len(pending))
+	var soonest time.Time
+	for _, p := range pending {
+		if p != nil {
+			batch = append(batch, *p)
+			if d := p.Commit.Due; !d.IsZero() && (soonest.IsZero() || d.Before(soonest)) {
+				soonest = d
+			}
+		}
+	}
+	if err := s.store.CommitMany(ctx, batch); err != nil {
+		return err
+	}
+	for i, p := range pending {
+		if p != nil {
+			s.observe(fires[i], p.Commit.Executions)
+		}
+	}
+	// A schedule that fires again soon is due before the loop's next poll.
+	s.notify(soonest)
+	return errOut
+}
+
+// observe records the committed outcomes of one claimed fire in the
+// metrics. Lag is observed for fires started at their due time, not for
+// buffered ones started later.
+func (s *scheduler) observe(cf claimedFire, execs []schedstore.Execution) {
+	if s.metrics == nil {
+		return
+	}
+	for _, e := range execs {
+		var due, enqueued time.Time
+		if e.Outcome == schedstore.OutcomeStarted && e.Trigger == int(runs.TriggerScheduled) && cf.spec != nil && e.WorkflowID == workflowID(cf.rec, e.Nominal) {
+			due, enqueued = dueAt(cf.spec, cf.rec.ID, e.Nominal), e.Actual
+		}
+		s.metrics.fired(outcomeName(e.Outcome), due, enqueued)
+	}
+}
+
+// outcomeName is an outcome's proto name without its prefix ("STARTED").
+func outcomeName(o schedstore.Outcome) string {
+	return strings.TrimPrefix(pb.ExecutionOutcome(o).String(), "EXECUTION_OUTCOME_")
+}
+
 // process acts on one claimed schedule: every nominal time due at now (up
 // to maxFiresPerClaim) is missed, coalesced, skipped, buffered or started,
 // then one commit records it all and moves the due entry.
-// rec is the schedule as read after the claim; nil when it was deleted.
+// cf.rec is the schedule as read after the claim; nil when it was deleted.
 // It returns the commit to apply.
-func (s *scheduler) process(ctx context.Context, c schedstore.Claimed, rec *schedstore.Record, now time.Time) (*schedstore.Pending, error) {
+func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) (*schedstore.Pending, error) {
+	rec, spec, c := cf.rec, cf.spec, cf.c
 	out := &schedstore.Pending{Namespace: c.Namespace, ID: c.ID, Commit: schedstore.Commit{Claimed: true}}
 	if rec == nil {
 		return out, nil
 	}
 	f := newFirer(s.store, s.starter, s.clock, rec)
 	f.c.Claimed, f.c.ExpectGeneration, f.c.ExpectNext = true, rec.Generation, rec.Next
-	spec, err := compileSpec(rec.Def.Spec)
-	if err != nil {
+	if err := cf.specErr; err != nil {
 		// Stored specs were valid when stored; a spec the engine no longer
 		// accepts stops firing, with a record saying why.
 		f.record(schedstore.Execution{Nominal: rec.Next, Outcome: schedstore.OutcomeFailed, Reason: "spec no longer compiles: " + err.Error(), Trigger: int(runs.TriggerScheduled)})
@@ -247,6 +425,7 @@ func (s *scheduler) onClosed(ctx context.Context, ev runs.Closed) error {
 	if ev.ScheduleID == "" {
 		return nil
 	}
+	s.metrics.runClosed(ev.Status.String())
 	rec, err := s.store.Get(ctx, ev.Namespace, ev.ScheduleID)
 	if errors.Is(err, errs.ErrNotFound) {
 		return nil
@@ -281,6 +460,11 @@ func (s *scheduler) onClosed(ctx context.Context, ev runs.Closed) error {
 	if len(f.c.DelRunning) == 0 && len(f.c.Executions) == 0 {
 		return nil
 	}
-	_, err = s.store.Commit(ctx, ev.Namespace, ev.ScheduleID, f.commit())
-	return err
+	if _, err := s.store.Commit(ctx, ev.Namespace, ev.ScheduleID, f.commit()); err != nil {
+		return err
+	}
+	for _, e := range f.c.Executions {
+		s.metrics.fired(outcomeName(e.Outcome), time.Time{}, time.Time{})
+	}
+	return nil
 }

@@ -163,16 +163,25 @@ func (f *firer) fire(ctx context.Context, nominal time.Time, wf string, trig run
 			return f.record(base), nil
 		case schedule.OverlapCancelOther:
 			for w, r := range f.running {
-				if err := f.starter.Cancel(ctx, f.rec.Namespace, w, r, "canceled by schedule "+f.rec.ID+" (overlap policy CANCEL_OTHER)"); err != nil && !errors.Is(err, runs.ErrNotFound) {
+				err := f.starter.Cancel(ctx, f.rec.Namespace, w, r, "canceled by schedule "+f.rec.ID+" (overlap policy CANCEL_OTHER)")
+				if gone(err) {
+					// It closed since ensure looked: nothing to wait for.
+					f.forget(w)
+					continue
+				}
+				if err != nil {
 					return schedstore.Execution{}, fmt.Errorf("cancel %s: %w", w, err)
 				}
+			}
+			if len(f.running) == 0 {
+				return f.start(ctx, nominal, wf, trig)
 			}
 			f.push(entry)
 			base.Outcome, base.Reason = schedstore.OutcomeBuffered, "cancel requested for the open run; starts when it closes"
 			return f.record(base), nil
 		case schedule.OverlapTerminateOther:
 			for w, r := range f.running {
-				if err := f.starter.Terminate(ctx, f.rec.Namespace, w, r, "terminated by schedule "+f.rec.ID+" (overlap policy TERMINATE_OTHER)"); err != nil && !errors.Is(err, runs.ErrNotFound) {
+				if err := f.starter.Terminate(ctx, f.rec.Namespace, w, r, "terminated by schedule "+f.rec.ID+" (overlap policy TERMINATE_OTHER)"); err != nil && !gone(err) {
 					return schedstore.Execution{}, fmt.Errorf("terminate %s: %w", w, err)
 				}
 				f.forget(w)
@@ -180,6 +189,12 @@ func (f *firer) fire(ctx context.Context, nominal time.Time, wf string, trig run
 		}
 	}
 	return f.start(ctx, nominal, wf, trig)
+}
+
+// gone reports whether a Cancel or Terminate error means that the run is
+// already closed or unknown: the caller wanted it gone, so that is success.
+func gone(err error) bool {
+	return errors.Is(err, runs.ErrNotFound) || errors.Is(err, runs.ErrAlreadyClosed)
 }
 
 func (f *firer) push(b schedstore.Buffered) {

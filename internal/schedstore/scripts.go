@@ -66,9 +66,9 @@ return redis.call('HINCRBY', KEYS[1], 't', 1)
 `)
 
 // claimScript claims due fires of one partition: it moves up to ARGV[3]
-// entries due at or before ARGV[1] from the due set to the in-flight set
+// entries due at or before ARGV[4] from the due set to the in-flight set
 // with deadline ARGV[2], after first re-claiming in-flight entries whose
-// deadline passed (their claimer crashed or stalled).
+// deadline passed by ARGV[1] (their claimer crashed or stalled).
 // KEYS: 1 due, 2 inflight. Returns the claimed members.
 var claimScript = redis.NewScript(`
 local out = {}
@@ -80,7 +80,7 @@ for _, m in ipairs(expired) do
 end
 local left = limit - #out
 if left > 0 then
-  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, left)
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4], 'LIMIT', 0, left)
   for _, m in ipairs(due) do
     redis.call('ZREM', KEYS[1], m)
     redis.call('ZADD', KEYS[2], ARGV[2], m)

@@ -385,12 +385,14 @@ type Claimed struct {
 	ID        string
 }
 
-// Claim moves up to limit due entries of partition p to the in-flight set
-// with a deadline of now+lease, re-claiming entries whose deadline passed.
-// Each claimed entry must be committed (Commit with Claimed set) before the
+// Claim moves up to limit entries of partition p due by horizon to the
+// in-flight set with a deadline of now+lease, first re-claiming entries
+// whose deadline passed by now. A horizon after now claims fires ahead of
+// their due time, for a caller that waits for it before acting. Each
+// claimed entry must be committed (Commit with Claimed set) before the
 // deadline, or another claimer takes it over.
-func (s *Store) Claim(ctx context.Context, p int, now time.Time, lease time.Duration, limit int) ([]Claimed, error) {
-	ms, err := claimScript.Run(ctx, s.rdb, []string{s.k.due(p), s.k.inflight(p)}, msString(now), msString(now.Add(lease)), limit).StringSlice()
+func (s *Store) Claim(ctx context.Context, p int, now, horizon time.Time, lease time.Duration, limit int) ([]Claimed, error) {
+	ms, err := claimScript.Run(ctx, s.rdb, []string{s.k.due(p), s.k.inflight(p)}, msString(now), msString(now.Add(lease)), limit, msString(horizon)).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("claim due schedules: %w", err)
 	}

@@ -64,17 +64,22 @@ func TestStoreClaimAndRecover(t *testing.T) {
 		ctx := context.Background()
 		b.create(t, "s", t0.Add(time.Minute))
 		p := b.store.k.partition(b.ns, "s")
-		if c, _ := b.store.Claim(ctx, p, t0, time.Minute, 10); len(c) != 0 {
-			t.Fatalf("claimed %v before it was due", c)
+		if c, _ := b.store.Claim(ctx, p, t0, t0.Add(59*time.Second), time.Minute, 10); len(c) != 0 {
+			t.Fatalf("claimed %v before it was due within the horizon", c)
 		}
-		c, err := b.store.Claim(ctx, p, t0.Add(time.Minute), 30*time.Second, 10)
+		// Claimed ahead: due within the horizon, 300 ms before its time.
+		now := t0.Add(time.Minute - 300*time.Millisecond)
+		c, err := b.store.Claim(ctx, p, now, t0.Add(time.Minute), 30*time.Second, 10)
 		if err != nil || len(c) != 1 || c[0].ID != "s" || c[0].Namespace != b.ns {
 			t.Fatalf("claim = %v, %v", c, err)
 		}
-		if c, _ := b.store.Claim(ctx, p, t0.Add(80*time.Second), 30*time.Second, 10); len(c) != 0 {
+		// The lease runs from now, not from the horizon: a far horizon does
+		// not take the claim over early.
+		if c, _ := b.store.Claim(ctx, p, t0.Add(80*time.Second), t0.Add(time.Hour), 30*time.Second, 10); len(c) != 0 {
 			t.Fatalf("claimed %v twice within the lease", c)
 		}
-		if c, _ := b.store.Claim(ctx, p, t0.Add(91*time.Second), 30*time.Second, 10); len(c) != 1 {
+		at := t0.Add(91 * time.Second)
+		if c, _ := b.store.Claim(ctx, p, at, at, 30*time.Second, 10); len(c) != 1 {
 			t.Fatalf("an expired claim was not recovered: %v", c)
 		}
 	})
@@ -199,7 +204,7 @@ func BenchmarkStoreFire(b *testing.B) {
 	for b.Loop() {
 		now = now.Add(time.Minute)
 		for p := range tb.store.Partitions() {
-			cs, err := tb.store.Claim(ctx, p, now, time.Minute, 256)
+			cs, err := tb.store.Claim(ctx, p, now, now, time.Minute, 256)
 			if err != nil {
 				b.Fatal(err)
 			}
