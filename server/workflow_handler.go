@@ -153,8 +153,19 @@ func (h *workflowHandler) waitClosed(ctx context.Context, r *runstore.Run, wait 
 	}
 	defer h.c.hub.release()
 	key := r.Namespace + "|" + r.WorkflowID + "|" + r.RunID
+	watched := false
 	for {
 		ch := h.c.hub.waitClose(key)
+		if !watched {
+			if err := h.c.store.WatchClose(ctx, r.Namespace, r.WorkflowID, r.RunID); err != nil {
+				h.c.hub.unwaitClose(key, ch)
+				if ctx.Err() != nil {
+					return r, nil
+				}
+				return nil, err
+			}
+			watched = true
+		}
 		cur, err := h.c.store.Get(ctx, r.Namespace, r.WorkflowID, r.RunID)
 		if err != nil {
 			h.c.hub.unwaitClose(key, ch)

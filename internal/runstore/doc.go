@@ -58,8 +58,31 @@
 //
 // # Wake-ups
 //
-// Scripts PUBLISH "q|ns|queue|partition" when they enqueue and
-// "c|ns|wf|rid" when a run closes on one channel (Store.Channel). The
+// Scripts PUBLISH "q|ns|queue|partition" when they enqueue, and
+// "c|ns|wf|rid" when a watched run closes (Store.WatchClose: a
+// GetWorkflowResult waiting for it), on one channel (Store.Channel). The
 // server holds one subscription per replica and wakes its waiting long
 // polls in-process, so an idle poller costs no Redis connection.
+//
+// # Round trips
+//
+// The hot scripts (start, claim, heartbeat, complete, fail) of concurrent
+// callers are sent together in one pipeline: a call goes out at once
+// unless two pipelines are already in flight, and then rides on the next,
+// so light load sees one EVALSHA per call and heavy load one round trip
+// for many. CompleteMany and FailMany apply a worker's batch of reports in
+// one pipeline. A run hash stores no empty or zero field, and a claim or a
+// retry moves no index entry: open runs (SCHEDULED, PENDING, RUNNING)
+// share one "open" status index, so a run costs about 25 Redis commands
+// from start to completion.
+//
+// # Retention
+//
+// A closed run is kept for Options.Retention (default 7 days). Closing it
+// adds a "gc" member to the timer set, due when the retention is over on
+// the store's clock; the timer loop then deletes the run hash, its index
+// entries and its workflow id's pointer (when the run is the latest and
+// none is open), a bounded number per pass like every timer. The run hash
+// also gets a Redis TTL of the retention plus a day, a backstop should no
+// timer loop run.
 package runstore

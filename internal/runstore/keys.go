@@ -52,7 +52,8 @@ func (k keys) queue(p int, ns, q string) string { return k.base(p) + ":q:" + ns 
 
 // index is one of the partition's run indexes, a sorted set of "rid|wf"
 // members with score 0, so lexical order is run-id (creation) order.
-// kind is "all", "st:<status>", "type:<name>", "q:<queue>" or "sch:<id>".
+// kind is "open" (SCHEDULED, PENDING and RUNNING runs), "st:<closed
+// status>", "type:<name>", "q:<queue>" or "sch:<id>".
 func (k keys) index(p int, ns, kind string) string { return k.base(p) + ":idx:" + ns + ":" + kind }
 
 // closed is the partition's outbox stream of closed runs a schedule started.

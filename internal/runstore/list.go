@@ -52,8 +52,13 @@ func (s *Store) List(ctx context.Context, q ListQuery) ([]*Run, string, error) {
 		}
 		cursor = string(b)
 	}
-	kind := "all"
+	// Without a filter, the status indexes together hold every run.
+	kinds := []string{"open", "st:4", "st:5", "st:6", "st:7", "st:8"}
+	kind := ""
 	switch {
+	case q.Status != runs.StatusUnspecified && !q.Status.Closed():
+		// Open runs share one index; matches keeps those of the status.
+		kind = "open"
 	case q.Status != runs.StatusUnspecified:
 		kind = "st:" + strconv.Itoa(int(q.Status))
 	case q.ScheduleID != "":
@@ -63,9 +68,12 @@ func (s *Store) List(ctx context.Context, q ListQuery) ([]*Run, string, error) {
 	case q.TaskQueue != "":
 		kind = "q:" + q.TaskQueue
 	}
+	if kind != "" {
+		kinds = []string{kind}
+	}
 	var out []*Run
 	for range maxListRounds {
-		members, more, err := s.listMembers(ctx, q.Namespace, kind, cursor, size)
+		members, more, err := s.listMembers(ctx, q.Namespace, kinds, cursor, size)
 		if err != nil {
 			return nil, "", err
 		}
@@ -103,17 +111,21 @@ func matches(r *Run, q ListQuery) bool {
 		(q.ScheduleID == "" || r.Origin.ScheduleID == q.ScheduleID)
 }
 
-// listMembers returns the next n index members below cursor across all
-// partitions, newest first, and whether more may follow.
-func (s *Store) listMembers(ctx context.Context, ns, kind, cursor string, n int) ([]string, bool, error) {
+// listMembers returns the next n members below cursor of the union of
+// index kinds across all partitions, newest first, and whether more may
+// follow. Each partition's indexes are read in one MULTI, so a run that
+// moves from one status index to another is seen once.
+func (s *Store) listMembers(ctx context.Context, ns string, kinds []string, cursor string, n int) ([]string, bool, error) {
 	max := "+"
 	if cursor != "" {
 		max = "(" + cursor
 	}
-	cmds := make([]*redis.StringSliceCmd, s.k.partitions)
-	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for p := range cmds {
-			cmds[p] = pipe.ZRevRangeByLex(ctx, s.k.index(p, ns, kind), &redis.ZRangeBy{Max: max, Min: "-", Count: int64(n)})
+	cmds := make([]*redis.StringSliceCmd, 0, s.k.partitions*len(kinds))
+	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		for p := range s.k.partitions {
+			for _, kind := range kinds {
+				cmds = append(cmds, pipe.ZRevRangeByLex(ctx, s.k.index(p, ns, kind), &redis.ZRangeBy{Max: max, Min: "-", Count: int64(n)}))
+			}
 		}
 		return nil
 	})
@@ -125,6 +137,7 @@ func (s *Store) listMembers(ctx context.Context, ns, kind, cursor string, n int)
 		all = append(all, c.Val()...)
 	}
 	slices.SortFunc(all, func(a, b string) int { return strings.Compare(b, a) })
+	all = slices.Compact(all)
 	if len(all) > n {
 		return all[:n], true, nil
 	}

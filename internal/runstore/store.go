@@ -41,7 +41,21 @@ type Options struct {
 	// matches; Start and the cron-chain timer call it. Optional: without it
 	// a cron_schedule is rejected.
 	NextCron func(expr string, after time.Time) (time.Time, error)
+	// Retention is how long a closed run is kept: its hash, its index
+	// entries and (when it is the workflow id's latest run) the workflow
+	// id's pointer. The timer loop deletes them once Retention has passed on
+	// the store's Clock; the run hash also gets a Redis TTL of Retention plus
+	// a day, a backstop for a timer loop that is not running (Redis TTLs
+	// follow Redis's own clock, so a fake Clock does not drive that one).
+	// After deletion the workflow id may be started again whatever its id
+	// reuse policy. Negative keeps closed runs for ever. Optional: defaults
+	// to 7 days (DefaultRetention).
+	Retention time.Duration
 }
+
+// DefaultRetention is how long closed runs are kept when Options.Retention
+// is zero.
+const DefaultRetention = 7 * 24 * time.Hour
 
 // WithDefaults returns a copy of o with every unset optional field set.
 func (o Options) WithDefaults() Options {
@@ -53,6 +67,9 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.Partitions == 0 {
 		o.Partitions = 16
+	}
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
 	}
 	return o
 }
@@ -75,6 +92,8 @@ type Store struct {
 	k     keys
 	clock clock.Clock
 	next  func(string, time.Time) (time.Time, error)
+	// retention is Options.Retention in milliseconds, 0 for none.
+	retention int64
 
 	pipe *pipeliner
 
@@ -89,12 +108,13 @@ func New(o Options) (*Store, error) {
 		return nil, err
 	}
 	return &Store{
-		rdb:     o.Client,
-		k:       keys{prefix: o.Prefix, partitions: o.Partitions},
-		clock:   o.Clock,
-		next:    o.NextCron,
-		pipe:    &pipeliner{rdb: o.Client},
-		entropy: ulid.Monotonic(rand.Reader, 0),
+		rdb:       o.Client,
+		k:         keys{prefix: o.Prefix, partitions: o.Partitions},
+		clock:     o.Clock,
+		next:      o.NextCron,
+		pipe:      &pipeliner{rdb: o.Client},
+		retention: max(o.Retention.Milliseconds(), 0),
+		entropy:   ulid.Monotonic(rand.Reader, 0),
 	}, nil
 }
 
@@ -112,7 +132,7 @@ func (s *Store) newRunID(t time.Time) string {
 }
 
 func (s *Store) argv(p int, now time.Time, rest ...any) []any {
-	return append([]any{s.k.base(p), s.k.channel(), p, ms(now)}, rest...)
+	return append([]any{s.k.base(p), s.k.channel(), p, ms(now), s.retention}, rest...)
 }
 
 // Start starts a run. The request must have been validated (the server
@@ -173,13 +193,28 @@ func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.
 	if req.RequestID != "" {
 		reqKey = s.k.request(p, ns, wf, req.RequestID)
 	}
+	st := runs.StatusPending
+	if ms(due) > ms(now) {
+		st = runs.StatusScheduled
+	}
 	args := s.argv(p, now, ns, wf, rid, int(req.IDReusePolicy), ifne, req.RequestID, ms(due), xdl,
-		req.TaskQueue, expectPrev, rmTimer, int(requestTTL/time.Second), req.WorkflowType, req.Origin.ScheduleID,
-		"ns", ns, "wf", wf, "rid", rid, "type", req.WorkflowType, "q", req.TaskQueue, "in", string(req.Input),
-		"ct", ms(now), "sch", ms(due), "xdl", xdl, "cron", req.CronSchedule, "rp", rp,
-		"rto", req.RunTimeout.Milliseconds(), "xto", req.ExecutionTimeout.Milliseconds(), "hb", hb.Milliseconds(),
-		"memo", memo, "osid", req.Origin.ScheduleID, "onom", ms(req.Origin.NominalTime), "otrg", int(req.Origin.Trigger),
-		"ocli", req.Origin.ClientIdentity, "oprev", req.Origin.PreviousRunID, "att", 0, "cr", 0, "ld", 0, "p", p)
+		req.TaskQueue, expectPrev, rmTimer, int(requestTTL/time.Second), req.WorkflowType, req.Origin.ScheduleID, int(st),
+		"ns", ns, "wf", wf, "rid", rid, "type", req.WorkflowType, "q", req.TaskQueue, "st", int(st),
+		"ct", ms(now), "sch", ms(due), "hb", hb.Milliseconds(), "att", 0, "p", p)
+	// Empty and zero fields are not stored: the readers take a missing
+	// field for one.
+	args = appendField(args, "in", string(req.Input))
+	args = appendField(args, "xdl", xdl)
+	args = appendField(args, "cron", req.CronSchedule)
+	args = appendField(args, "rp", rp)
+	args = appendField(args, "rto", req.RunTimeout.Milliseconds())
+	args = appendField(args, "xto", req.ExecutionTimeout.Milliseconds())
+	args = appendField(args, "memo", memo)
+	args = appendField(args, "osid", req.Origin.ScheduleID)
+	args = appendField(args, "onom", ms(req.Origin.NominalTime))
+	args = appendField(args, "otrg", int64(req.Origin.Trigger))
+	args = appendField(args, "ocli", req.Origin.ClientIdentity)
+	args = appendField(args, "oprev", req.Origin.PreviousRunID)
 	keys := []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf), reqKey, s.k.timers(p)}
 	res, err := s.pipe.run(ctx, startScript, keys, args...).Slice()
 	if err != nil {
@@ -200,6 +235,15 @@ func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.
 		return runs.StartResult{RunID: other}, errChainSuperseded
 	}
 	return runs.StartResult{}, fmt.Errorf("start workflow %q: unexpected script reply %v", wf, res)
+}
+
+// appendField appends a field and its value unless the value is empty or zero.
+func appendField[V string | int64](args []any, field string, v V) []any {
+	var zero V
+	if v == zero {
+		return args
+	}
+	return append(args, field, v)
 }
 
 var errChainSuperseded = errors.New("cron chain superseded by a newer run")
@@ -243,6 +287,15 @@ func (s *Store) Status(ctx context.Context, ns, wf, rid string) (runs.Status, er
 		return runs.StatusUnspecified, fmt.Errorf("run %s of workflow id %q: %w", rid, wf, runs.ErrNotFound)
 	}
 	return runs.Status(st), err
+}
+
+// WatchClose asks that the run's close be announced on Channel. A close is
+// published only for a run that was watched before it closed: most runs
+// have nobody waiting for them. Call it before reading the run's status,
+// so that a close in between is either seen or announced.
+func (s *Store) WatchClose(ctx context.Context, ns, wf, rid string) error {
+	p := s.k.partition(ns, wf)
+	return watchScript.Run(ctx, s.rdb, []string{s.k.run(p, ns, wf, rid)}).Err()
 }
 
 // resolve returns the run id to act on: rid, or the latest run's.

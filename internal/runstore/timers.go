@@ -87,6 +87,9 @@ func (s *Store) Fire(ctx context.Context, t Timer) error {
 		return ignoreGone(err)
 	case "cron":
 		return s.fireCron(ctx, t)
+	case "gc":
+		return gcScript.Run(ctx, s.rdb, []string{s.k.run(p, t.Namespace, t.WorkflowID, t.RunID), s.k.workflow(p, t.Namespace, t.WorkflowID), s.k.timers(p)},
+			s.argv(p, s.clock.Now(), t.Namespace, t.WorkflowID, t.RunID, t.Member)...).Err()
 	}
 	return s.rdb.ZRem(ctx, s.k.timers(p), t.Member).Err()
 }
