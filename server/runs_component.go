@@ -32,6 +32,9 @@ type runsComponent struct {
 	// lastReclaim is when deliverClosed last took over events another
 	// replica left pending (wall time: it measures Redis idle times).
 	lastReclaim time.Time
+	// pollClaimed, when set (tests), is called when a PollTasks has claimed
+	// tasks, before it checks whether its caller is still there.
+	pollClaimed func()
 }
 
 // compressMinBytes is the smallest response the runs services compress.

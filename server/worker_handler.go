@@ -46,6 +46,17 @@ func (h *workerHandler) PollTasks(ctx context.Context, req *connect.Request[pb.P
 	if err != nil {
 		return nil, toConnect(err)
 	}
+	if len(tasks) > 0 && h.c.pollClaimed != nil {
+		h.c.pollClaimed()
+	}
+	if err := ctx.Err(); err != nil && len(tasks) > 0 {
+		// Nobody will read the response: put the tasks back now rather
+		// than leave them leased until their heartbeat timeout.
+		if rerr := h.c.store.Release(ctx, m.GetTaskQueue(), tasks); rerr != nil {
+			h.c.log.WarnContext(ctx, "could not put back the tasks of a cancelled poll; they are redelivered after their heartbeat timeout", "err", rerr)
+		}
+		return nil, toConnect(err)
+	}
 	out := &pb.PollTasksResponse{}
 	for _, t := range tasks {
 		in, _ := convert.JSONValue(t.Input)

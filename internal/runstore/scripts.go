@@ -254,6 +254,25 @@ close_run(KEYS[1], ARGV[6], ARGV[7], ARGV[8], nil, extra)
 return {1, ARGV[6]}
 `)
 
+// releaseScript undoes a claim whose tasks never reached a worker: the run
+// goes back to PENDING at the head of its queue, and the attempt is
+// forgotten (the next delivery gets its number). KEYS: run, timers, queue.
+// ARGV from 6: attempt, ns, wf, rid. Returns 1, or 0 when the attempt is
+// no longer current.
+var releaseScript = redis.NewScript(luaLib + `
+local att, ns, wf, rid = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local h = redis.call('HMGET', KEYS[1], 'st', 'att', 'q')
+if h[1] ~= '3' or h[2] ~= att then return 0 end
+local n = tonumber(att)
+redis.call('ZREM', KEYS[2], tm('lease', ns, wf, rid, att), tm('rto', ns, wf, rid, att))
+redis.call('HDEL', KEYS[1], 'a' .. att .. 's', 'a' .. att .. 'w')
+if n == 1 then redis.call('HDEL', KEYS[1], 'stt') end
+redis.call('HSET', KEYS[1], 'st', '2', 'att', n - 1, 'ld', '0')
+redis.call('LPUSH', KEYS[3], wf .. '|' .. rid)
+redis.call('PUBLISH', CHAN, 'q|' .. ns .. '|' .. h[3] .. '|' .. P)
+return 1
+`)
+
 // gcScript deletes a closed run once its retention is over: its hash, its
 // index entries, and its workflow id's pointer when it is the latest run
 // and none is open. A run whose hash already expired (the Redis TTL is a

@@ -131,6 +131,30 @@ func (s *Store) Claim(ctx context.Context, ns, queue string, p, n int, identity 
 	return out, nil
 }
 
+// Release puts tasks claimed from queue that never reached a worker (the
+// poll was cancelled before its response went out) straight back at the
+// head of their queue partitions, as if they had not been claimed: their
+// attempts are forgotten. A task whose attempt is no longer current is
+// left alone. It sends the calls whatever happens to ctx.
+func (s *Store) Release(ctx context.Context, queue string, tasks []Task) error {
+	ctx = context.WithoutCancel(ctx)
+	now := s.clock.Now()
+	calls := make([]*scriptCall, len(tasks))
+	for i, t := range tasks {
+		p := s.k.partition(t.Namespace, t.WorkflowID)
+		keys := []string{s.k.run(p, t.Namespace, t.WorkflowID, t.RunID), s.k.timers(p), s.k.queue(p, t.Namespace, queue)}
+		calls[i] = newCall(releaseScript, keys, s.argv(p, now, t.Attempt, t.Namespace, t.WorkflowID, t.RunID))
+	}
+	s.pipe.do(ctx, calls...)
+	var errs []error
+	for _, c := range calls {
+		if err := c.cmd.Err(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // staleError explains a CAS failure of a task script reply {-1|-2, st, att}.
 func staleError(ref TaskRef, res []any) error {
 	code, _ := res[0].(int64)
