@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -29,16 +30,25 @@ const (
 // workflowHandler serves WorkflowService.
 type workflowHandler struct{ c *runsComponent }
 
-// jsonField converts a protobuf Value to JSON, naming field on failure
-// (NaN and infinite numbers have no JSON form).
+// jsonField converts a protobuf Value to compact JSON, naming field on
+// failure (NaN and infinite numbers have no JSON form). It marshals once:
+// the marshal is the validation.
 func jsonField(field string, v *structpb.Value) (json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
 	}
-	if _, err := protojson.Marshal(v); err != nil {
+	b, err := protojson.Marshal(v)
+	if err != nil {
 		return nil, errs.Field(field, "is not valid JSON: %v", err)
 	}
-	return convert.FromJSONValue(v), nil
+	// protojson varies its whitespace on purpose; compact it so equal
+	// values have equal bytes (as convert.FromJSONValue does).
+	var buf bytes.Buffer
+	buf.Grow(len(b))
+	if json.Compact(&buf, b) != nil {
+		return b, nil
+	}
+	return buf.Bytes(), nil
 }
 
 func longPollWait(field string, d time.Duration) (time.Duration, error) {
@@ -59,7 +69,10 @@ func (h *workflowHandler) StartWorkflow(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	memo := map[string]json.RawMessage{}
+	var memo map[string]json.RawMessage
+	if len(m.GetMemo()) > 0 {
+		memo = make(map[string]json.RawMessage, len(m.GetMemo()))
+	}
 	for k, v := range m.GetMemo() {
 		b, err := jsonField("memo["+k+"]", v)
 		if err != nil {

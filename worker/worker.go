@@ -232,32 +232,45 @@ func (w *Worker) execute(runsCtx context.Context, t *pb.Task) {
 	if hbTimeout <= 0 {
 		hbTimeout = defaultHeartbeatTimeout
 	}
+	// The heartbeat goroutine starts only when the run outlives its first
+	// heartbeat interval: most runs are shorter, and pay for a timer only.
 	hbDone := make(chan struct{})
 	hbStop := make(chan struct{})
-	go func() {
+	interval := max(hbTimeout/3, 10*time.Millisecond)
+	hbTimer := time.AfterFunc(interval, func() {
 		defer close(hbDone)
-		w.heartbeat(log, t.GetTaskToken(), hbTimeout/3, cancel, hbStop)
-	}()
+		w.heartbeat(log, t.GetTaskToken(), interval, cancel, hbStop)
+	})
 
 	out, err := call(ctx, h, convert.FromJSONValue(t.GetInput()))
 	// Heartbeats go on while the report is retried, so the lease holds.
 	w.report(log, t, out, err, ctx)
 	close(hbStop)
-	<-hbDone
+	if !hbTimer.Stop() {
+		<-hbDone
+	}
 }
 
-// heartbeat extends the task's lease every interval until stop closes. A
-// cancel request cancels the workflow's context with ErrCancelRequested; a
-// server that no longer knows the attempt cancels it with ErrRunClosed.
+// heartbeat extends the task's lease now and then every interval until
+// stop closes. A cancel request cancels the workflow's context with
+// ErrCancelRequested; a server that no longer knows the attempt cancels it
+// with ErrRunClosed.
 func (w *Worker) heartbeat(log *slog.Logger, token string, interval time.Duration, cancel context.CancelCauseFunc, stop <-chan struct{}) {
-	interval = max(interval, 10*time.Millisecond)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		} else {
+			select {
+			case <-stop:
+				return
+			default:
+			}
 		}
 		ctx, done := context.WithTimeout(context.Background(), interval)
 		res, err := w.svc.HeartbeatTask(ctx, connect.NewRequest(&pb.HeartbeatTaskRequest{TaskToken: token}))
