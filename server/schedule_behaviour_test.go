@@ -607,3 +607,65 @@ func TestScheduleCatchupLongDowntimeInSteps(t *testing.T) {
 		}
 	})
 }
+
+// An update that lands while a fire is claimed, followed by the claimer's
+// death before its commit, does not lose that fire: the update keeps the
+// claimed nominal time, and the replica that takes the expired claim over
+// fires it (once, whether or not the dead claimer had started it) before
+// going on from the updated next time.
+func TestScheduleUpdateDuringClaimThenCrash(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		started bool // the claimer started the run before dying
+	}{{"died before the start", false}, {"died after the start", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			forEachBackend(t, func(t *testing.T, b *schedBundle) {
+				ctx := context.Background()
+				allow := overlap(pb.OverlapPolicy_OVERLAP_POLICY_ALLOW_ALL)
+				b.create(t, "uc", basicSchedule(allow))
+				crash := func(string) error { return errors.New("replica died") }
+				if tc.started {
+					b.starter.failAfterStart = crash
+				} else {
+					b.starter.failBefore = crash
+				}
+				b.clock.Advance(time.Minute)
+				if _, err := b.comp.tick(ctx); err == nil {
+					t.Fatal("tick should report the failed fire")
+				}
+				b.starter.failAfterStart, b.starter.failBefore = nil, nil
+				// The update recomputes the next time from now (t0+1m10s).
+				b.clock.Advance(10 * time.Second)
+				upd := basicSchedule(allow, func(s *pb.Schedule) { s.Action.TaskQueue = "q2" })
+				if _, err := b.h.UpdateSchedule(ctx, connect.NewRequest(&pb.UpdateScheduleRequest{Namespace: b.ns, ScheduleId: "uc", Schedule: upd})); err != nil {
+					t.Fatal(err)
+				}
+				b.tick(t) // the claim is still in flight: nothing happens
+				if n := len(b.starter.started()) + b.starter.existing; n != btoi(tc.started) {
+					t.Fatalf("%d start calls before the lease ended", n)
+				}
+				b.advance(t, claimLease)
+				wantStarted(t, b, wfAt("uc", time.Minute))
+				if b.starter.existing != btoi(tc.started) {
+					t.Fatalf("re-fire found %d existing runs, want %d", b.starter.existing, btoi(tc.started))
+				}
+				b.advance(t, 20*time.Second) // t0+2m: the updated schedule goes on
+				wantStarted(t, b, wfAt("uc", time.Minute), wfAt("uc", 2*time.Minute))
+				if ex := b.executions(t, "uc", pb.ExecutionOutcome_EXECUTION_OUTCOME_STARTED); len(ex) != 2 {
+					t.Fatalf("started records = %d, want 2", len(ex))
+				}
+				b.advance(t, 2*time.Minute) // t0+4m: nothing is fired twice later
+				wantStarted(t, b, wfAt("uc", time.Minute), wfAt("uc", 2*time.Minute), wfAt("uc", 3*time.Minute), wfAt("uc", 4*time.Minute))
+			})
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -389,6 +389,16 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 	}
 	n := rec.Next
 	active := !rec.State.Paused
+	if cn := rec.InFlight; active && !cn.IsZero() && cn.Before(n) && !(rec.State.LimitedActions && rec.State.RemainingActions <= 0) {
+		// An update overtook this claim after the fire's time had passed:
+		// fire it now, under the current definition; if the claimer that
+		// an expired lease replaced had started it, its id finds that run.
+		if now.Sub(cn) > f.policy.CatchupWindow {
+			f.miss(cn, fmt.Sprintf("older than the catchup window (%s)", f.policy.CatchupWindow))
+		} else if _, err := f.fire(ctx, cn, workflowID(rec, cn), runs.TriggerScheduled, f.policy.Overlap); err != nil {
+			return nil, err
+		}
+	}
 	for i := 0; active && i < maxFiresPerClaim && !n.IsZero() && !dueAt(spec, rec.ID, n).After(now); i++ {
 		if rec.State.LimitedActions && rec.State.RemainingActions-f.started <= 0 {
 			break

@@ -37,3 +37,19 @@ package server
 //     filter rejects many (the token continues the scan).
 //   - Catchup: a claim processes at most 100 nominal times of one schedule;
 //     a schedule further behind continues in the next pass at once.
+//   - The loop claims fires up to claimAhead (300 ms) before their due time
+//     and reads their schedules then; the start happens at the due time.
+//     An update that lands in those 300 ms does not stop a fire claimed
+//     under the old definition when the claimer read it before the update.
+//   - An update (new definition or next time) that lands while a fire is
+//     claimed and after its nominal time does not drop that fire: the
+//     claim's commit, or the replica that takes over an expired claim,
+//     fires it under the current definition with the same workflow id
+//     (so a run the dead claimer started is found, not doubled). When the
+//     update paused the schedule, the fire is dropped like any while paused.
+//   - CANCEL_OTHER and TERMINATE_OTHER treat a run that closed (or
+//     vanished) before the cancel as gone: with no run left open the new
+//     fire starts at once.
+//   - Metrics: sundial_schedule_fires_total counts every execution record
+//     the scheduler commits, by outcome; the lag histogram observes fires
+//     started at their due time (due = nominal + jitter), not buffered ones.

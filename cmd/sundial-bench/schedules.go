@@ -30,12 +30,14 @@ import (
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
 	"github.com/sundial-dev/sundial/internal/gen/sundial/v1/sundialv1connect"
 	"github.com/sundial-dev/sundial/internal/schedstore"
+	"github.com/sundial-dev/sundial/schedule"
 	"github.com/sundial-dev/sundial/server"
 )
 
 func init() {
 	register("create", "CreateSchedule latency, open loop at --rate for --duration", benchCreate)
-	register("fire", "fires/s, fire lag, Redis bytes and RSS with --schedules stored", benchFire)
+	register("fire", "fires/s, fire lag and Redis bytes with --schedules stored", benchFire)
+	register("rss", "server RSS and heap with --schedules stored, firing at --rate (compare runs at one rate)", benchRSS)
 }
 
 // schedEnv is a server to benchmark: in-process on a fresh key prefix, or
@@ -156,9 +158,18 @@ func (l latencies) String() string {
 	return fmt.Sprintf("n=%d p50=%s p90=%s p99=%s max=%s", len(s), r(q(0.50)), r(q(0.90)), r(q(0.99)), r(s[len(s)-1]))
 }
 
-func benchSchedule(every time.Duration, offset time.Duration) *pb.Schedule {
+func benchSchedule(every, offset time.Duration) *pb.Schedule {
+	return benchJitteredSchedule(every, offset, 0)
+}
+
+// benchJitteredSchedule is benchSchedule with a jitter (0 for none).
+func benchJitteredSchedule(every, offset, jitter time.Duration) *pb.Schedule {
+	spec := &pb.ScheduleSpec{Intervals: []*pb.IntervalSpec{{Every: durationpb.New(every), Offset: durationpb.New(offset)}}}
+	if jitter > 0 {
+		spec.Jitter = durationpb.New(jitter)
+	}
 	return &pb.Schedule{
-		Spec:   &pb.ScheduleSpec{Intervals: []*pb.IntervalSpec{{Every: durationpb.New(every), Offset: durationpb.New(offset)}}},
+		Spec:   spec,
 		Action: &pb.StartWorkflowAction{WorkflowType: "bench.Workflow", TaskQueue: "bench-queue"},
 		Policy: &pb.SchedulePolicy{Overlap: pb.OverlapPolicy_OVERLAP_POLICY_ALLOW_ALL},
 		Tags:   map[string]string{"bench": "yes"},
@@ -263,7 +274,7 @@ func heapInuse() uint64 {
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // createMany creates schedules [from, to) with workers concurrent calls.
-func createMany(ctx context.Context, env *schedEnv, ns string, from, to, workers int, every time.Duration) error {
+func createMany(ctx context.Context, env *schedEnv, ns string, from, to, workers int, every, jitter time.Duration) error {
 	var next atomic.Int64
 	next.Store(int64(from))
 	var firstErr atomic.Value
@@ -279,7 +290,7 @@ func createMany(ctx context.Context, env *schedEnv, ns string, from, to, workers
 					return
 				}
 				// Offsets spread the fires evenly over the interval.
-				s := benchSchedule(every, time.Duration(i%secs)*time.Second)
+				s := benchJitteredSchedule(every, time.Duration(i%secs)*time.Second, jitter)
 				if _, err := env.client.CreateSchedule(ctx, connect.NewRequest(&pb.CreateScheduleRequest{Namespace: ns, ScheduleId: fmt.Sprintf("s-%07d", i), Schedule: s})); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
@@ -309,8 +320,8 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	address := fs.String("address", "", "benchmark a running server at this loopback URL (needs --prefix and --partitions of that server)")
 	prefix := fs.String("prefix", "sundial", "key prefix of the server at --address")
 	schedules := fs.Int("schedules", 100000, "schedules to store")
-	small := fs.Int("small", 1000, "schedules stored for the first RSS figure")
 	every := fs.Duration("every", 20*time.Second, "interval of each schedule (whole seconds); fires/s = schedules / every")
+	jitter := fs.Duration("jitter", 0, "jitter of each schedule: 0 fires every schedule of a second at that second; 1s spreads them over it")
 	duration := fs.Duration("duration", 60*time.Second, "measurement window")
 	partitions := fs.Int("partitions", 16, "partitions of the server")
 	workers := fs.Int("creators", 32, "concurrent CreateSchedule calls while storing")
@@ -318,8 +329,8 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *schedules < 1 || *schedules > 1_000_000 || *small < 1 || *small > *schedules || *every < time.Second || *every%time.Second != 0 || *duration <= 0 || *duration > 10*time.Minute {
-		return errors.New("--schedules 1-1000000, --small ≤ --schedules, --every whole seconds ≥ 1s, --duration ≤ 10m")
+	if *schedules < 1 || *schedules > 1_000_000 || *every < time.Second || *every%time.Second != 0 || *jitter < 0 || *jitter > *every || *duration <= 0 || *duration > 10*time.Minute {
+		return errors.New("--schedules 1-1000000, --every whole seconds ≥ 1s, 0 ≤ --jitter ≤ --every, --duration ≤ 10m")
 	}
 	env, err := startSchedEnv(ctx, *redisURL, *address, *prefix, *partitions)
 	if err != nil {
@@ -328,30 +339,19 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	defer env.close()
 	st := schedstore.New(env.rdb, env.prefix, env.partitions)
 	ns := "bench-" + benchRandomID()
-	fmt.Fprintf(out, "sundial fire: server %s (prefix %q, %d partitions), namespace %s, %d schedules every %s (expected %.0f fires/s)\n",
-		env.addr, env.prefix, env.partitions, ns, *schedules, *every, float64(*schedules)/every.Seconds())
+	fmt.Fprintf(out, "sundial fire: server %s (prefix %q, %d partitions), namespace %s, %d schedules every %s, jitter %s (expected %.0f fires/s)\n",
+		env.addr, env.prefix, env.partitions, ns, *schedules, *every, *jitter, float64(*schedules)/every.Seconds())
 
-	// 1. A small population, fired for one interval: the RSS baseline.
-	if err := createMany(ctx, env, ns, 0, *small, *workers, *every); err != nil {
-		return fmt.Errorf("create: %w", err)
-	}
-	if err := sleepCtx(ctx, *every+2*time.Second); err != nil {
-		return err
-	}
-	rssSmall, heapSmall, gSmall := rss(), heapInuse(), runtime.NumGoroutine()
-	fmt.Fprintf(out, "with %d schedules, after firing for %s: RSS %s, Go heap in use %s, %d goroutines (server and load tool)\n", *small, *every, mib(rssSmall), mib(int64(heapSmall)), gSmall)
-
-	// 2. The full population.
 	memBefore, _ := usedMemory(ctx, env.rdb)
 	t := time.Now()
-	if err := createMany(ctx, env, ns, *small, *schedules, *workers, *every); err != nil {
+	if err := createMany(ctx, env, ns, 0, *schedules, *workers, *every, *jitter); err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
 	createdIn := time.Since(t)
 	memAfter, _ := usedMemory(ctx, env.rdb)
-	fmt.Fprintf(out, "stored %d more schedules in %s (%.0f creates/s, %d concurrent)\n", *schedules-*small, createdIn.Round(time.Millisecond), float64(*schedules-*small)/createdIn.Seconds(), *workers)
+	fmt.Fprintf(out, "stored %d schedules in %s (%.0f creates/s, %d concurrent)\n", *schedules, createdIn.Round(time.Millisecond), float64(*schedules)/createdIn.Seconds(), *workers)
 	var sample []string
-	for i := *small; i < *schedules && len(sample) < 500; i += max(1, (*schedules-*small)/500) {
+	for i := 0; i < *schedules && len(sample) < 500; i += max(1, *schedules/500) {
 		sample = append(sample, fmt.Sprintf("s-%07d", i))
 	}
 	if stored, firing, err := st.MemoryPerSchedule(ctx, ns, sample); err == nil {
@@ -359,16 +359,15 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	} else {
 		return err
 	}
-	fmt.Fprintf(out, "Redis used_memory delta while storing %d schedules: %.0f bytes/schedule (includes run records and execution records written meanwhile)\n",
-		*schedules-*small, float64(memAfter-memBefore)/float64(*schedules-*small))
+	fmt.Fprintf(out, "Redis used_memory delta while storing: %.0f bytes/schedule (includes run records and execution records written meanwhile)\n",
+		float64(memAfter-memBefore)/float64(*schedules))
 
-	// 3. Steady state: let the backlog of the creation phase settle, then measure.
+	// Steady state: let the backlog of the creation phase settle, then measure.
 	if err := sleepCtx(ctx, *every); err != nil {
 		return err
 	}
 	from := time.Now().Truncate(time.Second).Add(time.Second)
 	to := from.Add(*duration - time.Second)
-	var peakRSS int64
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -379,11 +378,8 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	for time.Now().Before(to.Add(time.Second)) {
-		if err := sleepCtx(ctx, time.Second); err != nil {
-			return err
-		}
-		peakRSS = max(peakRSS, rss())
+	if err := sleepCtx(ctx, time.Until(to.Add(time.Second))); err != nil {
+		return err
 	}
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
@@ -391,7 +387,15 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	if err := sleepCtx(ctx, 3*time.Second); err != nil { // late commits land
 		return err
 	}
-	rssBig, heapBig, gBig := rss(), heapInuse(), runtime.NumGoroutine()
+	// Lag is measured from each fire's due time: its nominal time plus its
+	// jitter, computed as the server does.
+	secs := int(*every / time.Second)
+	specs := make([]*schedule.CompiledSpec, secs) // by offset, as createMany sets it
+	for i := range specs {
+		if specs[i], err = schedule.Compile(schedule.Spec{Intervals: []schedule.Interval{{Every: *every, Offset: time.Duration(i) * time.Second}}, Jitter: *jitter}); err != nil {
+			return err
+		}
+	}
 	var lags latencies
 	started, other := 0, 0
 	ids := make([]string, *schedules)
@@ -404,7 +408,8 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 			return
 		}
 		started++
-		lags = append(lags, e.Actual.Sub(e.Nominal))
+		i, _ := strconv.Atoi(strings.TrimPrefix(e.ScheduleID, "s-"))
+		lags = append(lags, e.Actual.Sub(specs[i%secs].Jittered(e.ScheduleID, e.Nominal).Truncate(time.Millisecond)))
 	})
 	if err != nil {
 		return err
@@ -412,9 +417,63 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	window := to.Sub(from) + time.Second
 	fmt.Fprintf(out, "window %s: %d fires started (%.0f fires/s; expected %.0f/s), %d other records\n",
 		window, started, float64(started)/window.Seconds(), float64(*schedules)/every.Seconds(), other)
-	fmt.Fprintf(out, "fire lag (enqueue − nominal): %s\n", lags)
-	fmt.Fprintf(out, "with %d schedules: RSS %s (peak while firing %s), Go heap in use %s, %d goroutines\n", *schedules, mib(rssBig), mib(peakRSS), mib(int64(heapBig)), gBig)
-	fmt.Fprintf(out, "RSS %d → %d schedules: %s → %s; heap %s → %s\n", *small, *schedules, mib(rssSmall), mib(rssBig), mib(int64(heapSmall)), mib(int64(heapBig)))
+	fmt.Fprintf(out, "fire lag (enqueue − due, due = nominal + jitter): %s\n", lags)
+	return nil
+}
+
+// benchRSS stores --schedules schedules spread so that --rate of them fire
+// each second (every = schedules / rate), fires them for --warmup, then
+// reports the process's RSS and Go heap after a GC. Run it once per
+// population size with the same --rate: the comparison then holds the fire
+// rate, the connection pool and the load tool's own work equal, so a
+// difference is what the stored schedules cost the server.
+func benchRSS(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("rss", flag.ContinueOnError)
+	redisURL := fs.String("redis-url", runsEnvOr("SUNDIAL_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis (loopback) for the in-process server")
+	schedules := fs.Int("schedules", 100000, "schedules to store")
+	rate := fs.Int("rate", 1000, "fires per second (schedules / rate must be whole seconds)")
+	warmup := fs.Duration("warmup", 30*time.Second, "how long to fire before measuring")
+	partitions := fs.Int("partitions", 16, "partitions of the server")
+	workers := fs.Int("creators", 32, "concurrent CreateSchedule calls while storing")
+	memProfile := fs.String("memprofile", "", "write a heap profile (after the warm-up) to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *schedules < 1 || *schedules > 1_000_000 || *rate < 1 || *schedules%*rate != 0 || *warmup <= 0 {
+		return errors.New("--schedules 1-1000000, --rate ≥ 1 dividing --schedules, --warmup > 0")
+	}
+	every := time.Duration(*schedules / *rate) * time.Second
+	env, err := startSchedEnv(ctx, *redisURL, "", "", *partitions)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	ns := "bench-" + benchRandomID()
+	fmt.Fprintf(out, "sundial rss: %d schedules every %s (%d fires/s), in-process server (prefix %q)\n", *schedules, every, *rate, env.prefix)
+	if err := createMany(ctx, env, ns, 0, *schedules, *workers, every, 0); err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	var peak int64
+	for end := time.Now().Add(*warmup); time.Now().Before(end); {
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return err
+		}
+		peak = max(peak, rss())
+	}
+	heap := heapInuse() // GC and return freed memory first, for both sizes alike
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			return err
+		}
+	}
+	ps := env.rdb.PoolStats()
+	fmt.Fprintf(out, "after %s of firing: RSS %s (peak %s), Go heap in use %s, %d goroutines, %d Redis connections (server and load tool)\n",
+		*warmup, mib(rss()), mib(peak), mib(int64(heap)), runtime.NumGoroutine(), ps.TotalConns)
 	return nil
 }
 

@@ -28,15 +28,26 @@ return {2, redis.call('HGET', KEYS[1], 'v')}
 // replaceScript overwrites fields of an existing schedule, bumps its version
 // (the conflict token) and, when asked, its generation (which invalidates
 // fires claimed under the old definition), and moves its due entry.
+// A generation bump while the schedule's fire is claimed (in flight) and
+// its nominal time had passed by the update keeps that nominal time in
+// field "cn", so that the fire is not lost if its claimer dies before
+// committing: whoever commits the claim next fires it (deduplicated by its
+// workflow id) and clears the field.
 // ARGV: 1 expected version or "", 2 due mode ("keep", "" = remove, or a
 // score), 3 member, 4 bump generation ("1"/"0"), 5 definition or "" to keep
-// it, 6.. field/value pairs.
+// it, 6 the update time (ms), 7.. field/value pairs.
 // Returns {code, version}: 0 = missing, 1 = stale version, 2 = done.
 var replaceScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, ''} end
 local v = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] ~= '' and ARGV[1] ~= v then return {1, v} end
-if #ARGV >= 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
+if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[4], ARGV[3]) then
+  local n = redis.call('HGET', KEYS[1], 'n')
+  if n and n ~= '' and tonumber(n) * 1000 <= tonumber(ARGV[6]) then
+    redis.call('HSETNX', KEYS[1], 'cn', n)
+  end
+end
+if #ARGV >= 7 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
 if ARGV[5] ~= '' then redis.call('SET', KEYS[10], ARGV[5]) end
 if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'g', 1) end
 local nv = redis.call('HINCRBY', KEYS[1], 'v', 1)
@@ -135,6 +146,8 @@ if op.claimed then
   else
     res = 'moved'
   end
+  -- The claim's fire, interrupted by an update or not, is done.
+  redis.call('HDEL', KEYS[1], 'cn')
   redis.call('ZREM', KEYS[4], op.m)
 elseif limited and op.dec and op.dec > 0 then
   -- Scheduled fires started outside a claim (from the buffer) count too.

@@ -88,6 +88,11 @@ type Record struct {
 	Next time.Time
 	// Generation changes whenever Next is recomputed outside the scheduler.
 	Generation string
+	// InFlight is the nominal time of a claimed fire that an update
+	// overtook (its nominal time had passed when the update recomputed
+	// Next); the next commit of the claim must fire it first. Zero
+	// otherwise.
+	InFlight time.Time
 	// Version is the conflict token; it changes on every caller mutation.
 	Version string
 	Created time.Time
@@ -206,7 +211,7 @@ func (s *Store) Replace(ctx context.Context, ns, id, token string, m Mutation) (
 		return "", err
 	}
 	bump := boolString(m.SetNext || m.Def != nil)
-	args := append([]any{token, m.dueArg(member(ns, id)), member(ns, id), bump, d}, f...)
+	args := append([]any{token, m.dueArg(member(ns, id)), member(ns, id), bump, d, msString(m.Now)}, f...)
 	res, err := replaceScript.Run(ctx, s.rdb, s.k.all(ns, id), args...).Slice()
 	if err != nil {
 		return "", fmt.Errorf("update schedule: %w", err)
@@ -296,6 +301,9 @@ func decodeRecord(ns, id string, h map[string]string, def string) (*Record, erro
 	r.State = schedule.State{Paused: h["p"] == "1", Note: h["note"], LimitedActions: h["lim"] == "1", RemainingActions: atoi(h["rem"])}
 	if n := atoi(h["n"]); h["n"] != "" {
 		r.Next = time.Unix(n, 0).UTC()
+	}
+	if n := atoi(h["cn"]); h["cn"] != "" {
+		r.InFlight = time.Unix(n, 0).UTC()
 	}
 	r.Created = time.UnixMilli(atoi(h["c"])).UTC()
 	r.Updated = time.UnixMilli(atoi(h["u"])).UTC()
