@@ -146,22 +146,26 @@ func (h *workerHandler) claim(ctx context.Context, ns, queue string, n int, iden
 	if err != nil {
 		return out, err
 	}
+	// Split what is still wanted over the partitions that hold entries,
+	// starting at a random one so pollers spread, and claim from all of
+	// them in one round trip.
+	var claims []runstore.PartitionClaim
+	want := n - len(out)
 	start := rand.IntN(len(lens))
 	for i := range lens {
 		p := (start + i) % len(lens)
-		if lens[p] == 0 || p == hint {
+		if lens[p] == 0 || p == hint || want == 0 {
 			continue
 		}
-		ts, err := h.c.store.Claim(ctx, ns, queue, p, n-len(out), identity)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, ts...)
-		if len(out) >= n {
-			break
-		}
+		k := int(min(lens[p], int64(want)))
+		claims = append(claims, runstore.PartitionClaim{Partition: p, N: k})
+		want -= k
 	}
-	return out, nil
+	if len(claims) == 0 {
+		return out, nil
+	}
+	ts, err := h.c.store.ClaimMany(ctx, ns, queue, claims, identity)
+	return append(out, ts...), err
 }
 
 func (h *workerHandler) CompleteTask(ctx context.Context, req *connect.Request[pb.CompleteTaskRequest]) (*connect.Response[pb.CompleteTaskResponse], error) {

@@ -115,8 +115,10 @@ func New(o Options) (*Store, error) {
 		next:      o.NextCron,
 		pipe:      &pipeliner{rdb: o.Client},
 		retention: max(o.Retention.Milliseconds(), 0),
-		// Buffered: a run id costs no getrandom system call of its own.
-		entropy: ulid.Monotonic(bufio.NewReaderSize(rand.Reader, 4096), 0),
+		// Buffered, and ids of one millisecond count up by one: a run id
+		// costs no getrandom system call nor big-number arithmetic of its
+		// own (run ids need to be unique and ordered, not unguessable).
+		entropy: ulid.Monotonic(bufio.NewReaderSize(rand.Reader, 4096), 1),
 	}, nil
 }
 

@@ -92,13 +92,42 @@ func (s *Store) QueueLengths(ctx context.Context, ns, queue string) ([]int64, er
 // Claim leases up to n pending runs from partition p of a task queue, each
 // as a new attempt.
 func (s *Store) Claim(ctx context.Context, ns, queue string, p, n int, identity string) ([]Task, error) {
+	return s.ClaimMany(ctx, ns, queue, []PartitionClaim{{Partition: p, N: n}}, identity)
+}
+
+// PartitionClaim asks ClaimMany for up to N tasks from one partition.
+type PartitionClaim struct {
+	Partition, N int
+}
+
+// ClaimMany claims from several partitions of a task queue in one round
+// trip (one pipeline of claim scripts). It returns the tasks claimed even
+// when some partitions failed, with the first error.
+func (s *Store) ClaimMany(ctx context.Context, ns, queue string, claims []PartitionClaim, identity string) ([]Task, error) {
 	now := s.clock.Now()
-	res, err := s.pipe.run(ctx, claimScript, []string{s.k.queue(p, ns, queue), s.k.timers(p)},
-		s.argv(p, now, n, identity, ns)...).Slice()
-	if err != nil {
-		return nil, fmt.Errorf("claim from task queue %q: %w", queue, err)
+	calls := make([]*scriptCall, len(claims))
+	for i, c := range claims {
+		calls[i] = newCall(claimScript, []string{s.k.queue(c.Partition, ns, queue), s.k.timers(c.Partition)},
+			s.argv(c.Partition, now, c.N, identity, ns))
 	}
-	out := make([]Task, 0, len(res))
+	s.pipe.do(ctx, calls...)
+	var out []Task
+	var firstErr error
+	for _, c := range calls {
+		res, err := c.cmd.Slice()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("claim from task queue %q: %w", queue, err)
+			}
+			continue
+		}
+		out = appendTasks(out, res, ns, now)
+	}
+	return out, firstErr
+}
+
+// appendTasks decodes a claim script's reply.
+func appendTasks(out []Task, res []any, ns string, now time.Time) []Task {
 	for _, item := range res {
 		f, ok := item.([]any)
 		if !ok || len(f) != 9 {
@@ -128,7 +157,7 @@ func (s *Store) Claim(ctx context.Context, ns, queue string, p, n int, identity 
 		t.Token = TaskRef{Namespace: ns, WorkflowID: t.WorkflowID, RunID: t.RunID, Attempt: t.Attempt}.Token()
 		out = append(out, t)
 	}
-	return out, nil
+	return out
 }
 
 // Release puts tasks claimed from queue that never reached a worker (the
