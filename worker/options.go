@@ -30,8 +30,10 @@ type Options struct {
 	// the retry policy's MaximumAttempts but, unlike a reported failure,
 	// fails no run that has no retry policy. Optional: defaults to 10 s.
 	GracePeriod time.Duration
-	// ReportTimeout bounds the retries of one CompleteTask or FailTask call
-	// while the server is unavailable. Optional: defaults to 30 s.
+	// ReportTimeout bounds the retries of one run's report (its completion
+	// or failure, sent in a ReportTasks batch, or as CompleteTask or
+	// FailTask to a server without ReportTasks) while the server is
+	// unavailable. Optional: defaults to 30 s.
 	ReportTimeout time.Duration
 	// Identity names this worker in the runs' attempt records. Optional:
 	// defaults to "<hostname>@<pid>".

@@ -7,6 +7,10 @@
 //	w.RegisterWorkflow("SendWelcome", func(ctx context.Context, in Signup) (Receipt, error) { ... })
 //	err := w.Run(ctx) // until ctx ends, then drains
 //
+// Outcomes go to the server in batches (WorkerService.ReportTasks) while
+// earlier reports are on their way, so a busy worker makes one call for many
+// runs; each run still gets its own answer, retried on its own.
+//
 // Delivery is at least once: a run whose worker dies is redelivered after its
 // heartbeat timeout, so workflow functions should be idempotent.
 //

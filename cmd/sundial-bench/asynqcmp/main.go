@@ -6,7 +6,8 @@
 //
 // Both systems get one worker child process with the same concurrency and
 // the same number of producer goroutines. Sundial counts a run when the
-// server acknowledged its CompleteTask; asynq counts a task when its handler
+// server acknowledged its completion (CompleteTask, or an item of the
+// worker's batched ReportTasks); asynq counts a task when its handler
 // returned (before asynq marks it done), which, if anything, favours asynq.
 package main
 
