@@ -21,15 +21,16 @@ const maxTimerRounds = 10
 func (c *runsComponent) tick(ctx context.Context) error {
 	var errs []error
 	for range maxTimerRounds {
-		due, err := c.store.ClaimDue(ctx, timerBatch)
-		if err != nil {
-			return err
-		}
+		// Entries claimed before an error are fired all the same.
+		due, claimErr := c.store.ClaimDue(ctx, timerBatch)
 		for _, t := range due {
 			if err := c.store.Fire(ctx, t); err != nil {
 				c.log.WarnContext(ctx, "timer failed; it fires again later", "timer", t.Member, "err", err)
 				errs = append(errs, err)
 			}
+		}
+		if claimErr != nil {
+			return errors.Join(append(errs, claimErr)...)
 		}
 		if len(due) < timerBatch {
 			break

@@ -17,36 +17,62 @@ import (
 const timerClaimLease = 30 * time.Second
 
 // ClaimDue claims up to limit due timer entries from every partition in
-// one pipelined round trip. Each claimed entry must be passed to Fire.
+// one pipelined round trip. Each claimed entry must be passed to Fire; on
+// an error, the entries it returns were claimed all the same.
 func (s *Store) ClaimDue(ctx context.Context, limit int) ([]Timer, error) {
-	ts, err := s.claimDue(ctx, limit)
-	if isNoScript(err) {
+	parts := make([]int, s.k.partitions)
+	for p := range parts {
+		parts[p] = p
+	}
+	var out []Timer
+	for attempt := 0; ; attempt++ {
+		got, noScript, err := s.claimDue(ctx, parts, limit)
+		out = append(out, got...)
+		if err != nil || len(noScript) == 0 || attempt == 1 {
+			if err == nil && len(noScript) > 0 {
+				err = fmt.Errorf("claim due timers: script not loaded after a reload")
+			}
+			return out, err
+		}
 		// A pipelined EVALSHA of a script Redis does not know (a fresh or
 		// restarted server) fails; Run's EVAL fallback does not apply
-		// inside a pipeline, so load it and try once more.
+		// inside a pipeline, so load it and try those partitions once more.
+		// The other partitions' claims stand: trying them again would
+		// hide what they claimed for the claim lease.
 		if lerr := claimTimersScript.Load(ctx, s.rdb).Err(); lerr != nil {
-			return nil, lerr
+			return out, lerr
 		}
-		ts, err = s.claimDue(ctx, limit)
+		parts = noScript
 	}
-	return ts, err
 }
 
-func (s *Store) claimDue(ctx context.Context, limit int) ([]Timer, error) {
+// claimDue claims due entries of partitions parts; it returns the entries,
+// the partitions whose script Redis did not know, and the first other error.
+func (s *Store) claimDue(ctx context.Context, parts []int, limit int) ([]Timer, []int, error) {
 	now := ms(s.clock.Now())
-	cmds := make([]*redis.Cmd, s.k.partitions)
-	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for p := range cmds {
-			cmds[p] = claimTimersScript.Run(ctx, pipe, []string{s.k.timers(p)}, now, limit, timerClaimLease.Milliseconds())
+	cmds := make([]*redis.Cmd, len(parts))
+	_, _ = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, p := range parts {
+			cmds[i] = claimTimersScript.EvalSha(ctx, pipe, []string{s.k.timers(p)}, now, limit, timerClaimLease.Milliseconds())
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
-	}
 	var out []Timer
-	for p, c := range cmds {
-		ms, _ := c.StringSlice()
+	var noScript []int
+	var firstErr error
+	for i, c := range cmds {
+		p := parts[i]
+		ms, err := c.StringSlice()
+		switch {
+		case isNoScript(err):
+			noScript = append(noScript, p)
+			continue
+		case err != nil && !errors.Is(err, redis.Nil):
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
 		for _, m := range ms {
 			if t, ok := parseTimer(p, m); ok {
 				out = append(out, t)
@@ -55,7 +81,7 @@ func (s *Store) claimDue(ctx context.Context, limit int) ([]Timer, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, noScript, firstErr
 }
 
 func isNoScript(err error) bool {
