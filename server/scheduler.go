@@ -27,8 +27,9 @@ const (
 	claimLease = 30 * time.Second
 	// claimBatch is how many fires one claim takes from a partition.
 	claimBatch = 256
-	// fireWorkers bounds concurrent fires in one replica.
-	fireWorkers = 128
+	// fireWorkers bounds concurrent fires in one replica: enough for the run
+	// store to send full pipelines while a burst of fires starts.
+	fireWorkers = 512
 	// maxFiresPerClaim bounds the nominal times one claim processes for a
 	// schedule that is behind; the rest are taken by the next claim.
 	maxFiresPerClaim = 100

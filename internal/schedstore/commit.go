@@ -124,15 +124,18 @@ type commitOp struct {
 	Due     string           `json:"due,omitempty"`
 	Dec     int64            `json:"dec,omitempty"`
 	Inc     map[string]int64 `json:"inc,omitempty"`
-	X       [][2]any         `json:"x,omitempty"`
-	Trim    bool             `json:"trim,omitempty"`
-	XCap    int              `json:"xcap"`
-	NSCap   int              `json:"nscap"`
-	Recent  []string         `json:"recent,omitempty"`
-	DelRun  []string         `json:"delrun,omitempty"`
-	AddRun  [][2]string      `json:"addrun,omitempty"`
-	Pop     []string         `json:"pop,omitempty"`
-	Push    []string         `json:"push,omitempty"`
+	// X holds the execution records' scores; the records themselves are
+	// the ARGV entries after the op, then the recent actions (NR of them),
+	// so that Redis does not parse them as JSON strings.
+	X      []int64     `json:"x,omitempty"`
+	NR     int         `json:"nr,omitempty"`
+	Trim   bool        `json:"trim,omitempty"`
+	XCap   int         `json:"xcap"`
+	NSCap  int         `json:"nscap"`
+	DelRun []string    `json:"delrun,omitempty"`
+	AddRun [][2]string `json:"addrun,omitempty"`
+	Pop    []string    `json:"pop,omitempty"`
+	Push   []string    `json:"push,omitempty"`
 }
 
 // CommitResult says how a commit applied.
@@ -153,11 +156,11 @@ const (
 
 // Commit applies c to schedule ns/id atomically.
 func (s *Store) Commit(ctx context.Context, ns, id string, c Commit) (CommitResult, error) {
-	arg, err := c.encode(ns, id)
+	args, err := c.encode(ns, id)
 	if err != nil {
 		return "", err
 	}
-	res, err := commitScript.Run(ctx, s.rdb, s.k.all(ns, id), arg).Text()
+	res, err := commitScript.Run(ctx, s.rdb, s.k.all(ns, id), args...).Text()
 	if err != nil {
 		return "", fmt.Errorf("commit schedule %s/%s: %w", ns, id, err)
 	}
@@ -178,7 +181,7 @@ func (s *Store) CommitMany(ctx context.Context, ps []Pending) error {
 	if len(ps) == 0 {
 		return nil
 	}
-	args := make([]string, len(ps))
+	args := make([][]any, len(ps))
 	for i, p := range ps {
 		a, err := p.Commit.encode(p.Namespace, p.ID)
 		if err != nil {
@@ -189,7 +192,7 @@ func (s *Store) CommitMany(ctx context.Context, ps []Pending) error {
 	run := func() ([]redis.Cmder, error) {
 		pipe := s.rdb.Pipeline()
 		for i, p := range ps {
-			commitScript.EvalSha(ctx, pipe, s.k.all(p.Namespace, p.ID), args[i])
+			commitScript.EvalSha(ctx, pipe, s.k.all(p.Namespace, p.ID), args[i]...)
 		}
 		return pipe.Exec(ctx)
 	}
@@ -211,24 +214,28 @@ func (s *Store) CommitMany(ctx context.Context, ps []Pending) error {
 	return nil
 }
 
-func (c Commit) encode(ns, id string) (string, error) {
+// encode returns the script's ARGV: the JSON op, then the execution
+// records, then the recent actions.
+func (c Commit) encode(ns, id string) ([]any, error) {
 	op := commitOp{
 		M: member(ns, id), Claimed: c.Claimed, G: c.ExpectGeneration, N: unixString(c.ExpectNext), Next: unixString(c.Next),
 		Dec: c.Decrement, Inc: c.Inc, XCap: ExecutionsPerSchedule, NSCap: ExecutionsPerPartition,
-		DelRun: c.DelRunning, Pop: c.PopBuffer,
+		DelRun: c.DelRunning, Pop: c.PopBuffer, NR: len(c.Recent),
 	}
 	if !c.Next.IsZero() && !c.Due.IsZero() {
 		op.Due = msString(c.Due)
 	}
+	args := make([]any, 1, 1+len(c.Executions)+len(c.Recent))
 	for _, e := range c.Executions {
-		op.X = append(op.X, [2]any{e.Nominal.Unix(), e.encode()})
+		op.X = append(op.X, e.Nominal.Unix())
+		args = append(args, e.encode())
 	}
 	// Trimming the record sets costs two commands; doing it on about one
 	// commit in trimEvery keeps retention within a few records of its caps.
 	op.Trim = len(op.X) > 1 || rand.IntN(trimEvery) == 0
 	for _, a := range c.Recent {
 		b, _ := json.Marshal(a)
-		op.Recent = append(op.Recent, string(b))
+		args = append(args, string(b))
 	}
 	for w, r := range c.AddRunning {
 		op.AddRun = append(op.AddRun, [2]string{w, r})
@@ -238,7 +245,8 @@ func (c Commit) encode(ns, id string) (string, error) {
 	}
 	arg, err := json.Marshal(op)
 	if err != nil {
-		return "", fmt.Errorf("encode commit: %w", err)
+		return nil, fmt.Errorf("encode commit: %w", err)
 	}
-	return string(arg), nil
+	args[0] = string(arg)
+	return args, nil
 }

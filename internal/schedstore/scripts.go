@@ -103,7 +103,9 @@ return out
 
 // commitScript records what the scheduler did with a schedule: counters,
 // execution records, recent actions, open runs, buffer changes and, for a
-// claimed fire, the next due time. ARGV[1] is a JSON-encoded commitOp.
+// claimed fire, the next due time. ARGV[1] is a JSON-encoded commitOp;
+// the execution records and then the recent actions (oldest first) follow
+// it as plain strings.
 // A claimed commit applies only if the schedule's generation and next time
 // are those the claimer read: another claimer that already committed the
 // same fire makes it "stale" (nothing is written twice); an update in
@@ -158,18 +160,23 @@ end
 if op.inc then
   for k, d in pairs(op.inc) do redis.call('HINCRBY', KEYS[1], k, d) end
 end
+local a = 2
 if op.x and #op.x > 0 then
-  for _, x in ipairs(op.x) do
-    redis.call('ZADD', KEYS[8], x[1], x[2])
-    redis.call('ZADD', KEYS[9], x[1], x[2])
+  local zs = {}
+  for _, score in ipairs(op.x) do
+    zs[#zs + 1] = score
+    zs[#zs + 1] = ARGV[a]
+    a = a + 1
   end
+  redis.call('ZADD', KEYS[8], unpack(zs))
+  redis.call('ZADD', KEYS[9], unpack(zs))
   if op.trim then
     redis.call('ZREMRANGEBYRANK', KEYS[8], 0, -(op.xcap + 1))
     redis.call('ZREMRANGEBYRANK', KEYS[9], 0, -(op.nscap + 1))
   end
 end
-if op.recent then
-  for _, r in ipairs(op.recent) do redis.call('LPUSH', KEYS[5], r) end
+if op.nr and op.nr > 0 then
+  redis.call('LPUSH', KEYS[5], unpack(ARGV, a, a + op.nr - 1))
   redis.call('LTRIM', KEYS[5], 0, 9)
 end
 if op.delrun then
