@@ -119,8 +119,8 @@ func (s *scheduler) run(ctx context.Context) error {
 		wait := s.poll
 		if full {
 			wait = 0
-		} else if t, ok, err := s.store.EarliestDue(ctx); err == nil && ok {
-			if d := t.Sub(s.clock.Now()) - claimAhead; d < wait {
+		} else if t, ok, err := s.store.EarliestDue(ctx, claimAhead); err == nil && ok {
+			if d := t.Sub(s.clock.Now()); d < wait {
 				wait = max(d, 0)
 			}
 		}
@@ -147,8 +147,7 @@ func (s *scheduler) pass(ctx context.Context, inflight *sync.WaitGroup) (bool, e
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				// The claims stay in flight; their lease hands them to
-				// another replica or to this one after a restart.
+				s.release(fires)
 				return false, err
 			case <-t.C:
 			}
@@ -169,6 +168,22 @@ func (s *scheduler) pass(ctx context.Context, inflight *sync.WaitGroup) (bool, e
 		}()
 	}
 	return full, err
+}
+
+// release hands back fires claimed ahead that this replica, shutting
+// down, will not start, so that another replica (or this one restarted)
+// fires them on time. If that fails, their lease hands them over later.
+func (s *scheduler) release(fires []claimedFire) {
+	cs := make([]schedstore.Claimed, len(fires))
+	due := make([]time.Time, len(fires))
+	for i, f := range fires {
+		cs[i], due[i] = f.c, f.due
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Release(ctx, cs, due); err != nil {
+		s.log.Warn("could not release claimed fires; they fire after their lease", "n", len(cs), "err", err)
+	}
 }
 
 // claimAll claims the fires of every partition due by horizon, all

@@ -101,6 +101,20 @@ end
 return out
 `)
 
+// releaseScript hands a claim back unused: the entry leaves the in-flight
+// set and, unless the schedule was deleted or an update already put it
+// back, returns to the due set at ARGV[2]. A claim that is no longer in
+// flight (committed, or taken over) is left alone.
+// KEYS: as keys.all. ARGV: 1 member, 2 due score. Returns 1 when released.
+var releaseScript = redis.NewScript(`
+if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
+redis.call('ZREM', KEYS[4], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HGET', KEYS[1], 'p') ~= '1' then
+  redis.call('ZADD', KEYS[3], 'NX', ARGV[2], ARGV[1])
+end
+return 1
+`)
+
 // commitScript records what the scheduler did with a schedule: counters,
 // execution records, recent actions, open runs, buffer changes and, for a
 // claimed fire, the next due time. ARGV[1] is a JSON-encoded commitOp;

@@ -417,9 +417,12 @@ func (s *Store) Claim(ctx context.Context, p int, now, horizon time.Time, lease 
 	return out, nil
 }
 
-// EarliestDue returns the earliest due time or in-flight deadline over all
-// partitions, in one round trip, and false when every set is empty.
-func (s *Store) EarliestDue(ctx context.Context) (time.Time, bool, error) {
+// EarliestDue returns when a claimer that claims ahead (up to ahead
+// before due times) finds work next: ahead before the earliest due time,
+// or the earliest in-flight deadline (when an expired claim can be taken
+// over), over all partitions, in one round trip. It returns false when
+// every set is empty.
+func (s *Store) EarliestDue(ctx context.Context, ahead time.Duration) (time.Time, bool, error) {
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.ZSliceCmd, 0, 2*s.k.partitions)
 	for p := 0; p < s.k.partitions; p++ {
@@ -429,15 +432,39 @@ func (s *Store) EarliestDue(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, fmt.Errorf("peek due sets: %w", err)
 	}
 	var best time.Time
-	for _, c := range cmds {
+	for i, c := range cmds {
 		if zs := c.Val(); len(zs) == 1 {
 			t := time.UnixMilli(int64(zs[0].Score))
+			if i%2 == 0 { // a due set
+				t = t.Add(-ahead)
+			}
 			if best.IsZero() || t.Before(best) {
 				best = t
 			}
 		}
 	}
 	return best, !best.IsZero(), nil
+}
+
+// Release hands claims back that the caller will not act on (it is
+// shutting down before their due times), so that they fire on time
+// elsewhere instead of after their lease: claim i returns to the due set
+// at due[i]. Claims already committed or taken over are left alone.
+func (s *Store) Release(ctx context.Context, cs []Claimed, due []time.Time) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	if err := releaseScript.Load(ctx, s.rdb).Err(); err != nil {
+		return fmt.Errorf("load release script: %w", err)
+	}
+	pipe := s.rdb.Pipeline()
+	for i, c := range cs {
+		releaseScript.EvalSha(ctx, pipe, s.k.all(c.Namespace, c.ID), member(c.Namespace, c.ID), msString(due[i]))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("release claims: %w", err)
+	}
+	return nil
 }
 
 // DueCount returns how many schedules are in partition p's due set.

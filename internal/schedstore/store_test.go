@@ -85,6 +85,47 @@ func TestStoreClaimAndRecover(t *testing.T) {
 	})
 }
 
+// A claimer that looks ahead learns when to claim next, and a claim it
+// hands back unused is due again at once, not after its lease.
+func TestStoreEarliestDueAndRelease(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b *testBundle) {
+		ctx := context.Background()
+		due := t0.Add(time.Minute)
+		b.create(t, "r", due)
+		if at, ok, err := b.store.EarliestDue(ctx, 300*time.Millisecond); err != nil || !ok || !at.Equal(due.Add(-300*time.Millisecond)) {
+			t.Fatalf("EarliestDue = %v %v %v, want 300ms before %v", at, ok, err, due)
+		}
+		p := b.store.k.partition(b.ns, "r")
+		now := due.Add(-200 * time.Millisecond)
+		c, err := b.store.Claim(ctx, p, now, due, 30*time.Second, 10)
+		if err != nil || len(c) != 1 {
+			t.Fatalf("claim = %v, %v", c, err)
+		}
+		// Only the in-flight deadline is left, and it is not moved ahead.
+		if at, ok, _ := b.store.EarliestDue(ctx, 300*time.Millisecond); !ok || !at.Equal(now.Add(30*time.Second)) {
+			t.Fatalf("EarliestDue = %v, want the claim's deadline", at)
+		}
+		if err := b.store.Release(ctx, c, []time.Time{due}); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := b.store.Claim(ctx, p, due, due, 30*time.Second, 10); len(c) != 1 {
+			t.Fatalf("a released claim was not due again: %v", c)
+		}
+		// The claim taken again is released once: a second release finds it
+		// no longer in flight and changes nothing.
+		if err := b.store.Release(ctx, c, []time.Time{due}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.store.Release(ctx, c, []time.Time{due}); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := b.store.DueCount(ctx, p); n != 1 {
+			t.Fatalf("due entries = %d, want 1", n)
+		}
+	})
+}
+
 func TestStoreCommitGuards(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b *testBundle) {
