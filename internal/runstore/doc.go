@@ -49,8 +49,9 @@
 //
 // Each partition has a sorted set of "kind|ns|wf|rid|attempt" members
 // scored by due time: start (delayed start or retry backoff), lease, rto
-// (run timeout), xto (execution timeout) and cron (start the next run of a
-// cron chain). A replica claims due members with a script that pushes their
+// (run timeout), xto (execution timeout), cron (start the next run of a
+// cron chain) and gc (delete a closed run whose retention is over). A
+// replica claims due members with a script that pushes their
 // score 30 s ahead, so replicas never handle one member at once and a
 // replica that dies mid-way leaves it to fire again; the transition
 // script removes the member. Members carry the attempt number, so a timer
