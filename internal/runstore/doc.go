@@ -59,7 +59,9 @@
 //
 // # Wake-ups
 //
-// Scripts PUBLISH "q|ns|queue|partition" when they enqueue, and
+// Scripts PUBLISH "q|ns|queue|partition" when a queue partition stops
+// being empty or a claim leaves entries in it (so under load most enqueues
+// publish nothing, and every entry is still announced until claimed), and
 // "c|ns|wf|rid" when a watched run closes (Store.WatchClose: a
 // GetWorkflowResult waiting for it), on one channel (Store.Channel). The
 // server holds one subscription per replica and wakes its waiting long

@@ -184,3 +184,42 @@ func TestNegativeRetentionKeepsClosedRuns(t *testing.T) {
 		t.Errorf("TTL = %s, %v; want none", ttl, err)
 	}
 }
+
+// TestClosingAPendingRunRemovesItsQueueEntry: every queue entry is a
+// PENDING run, so that a non-empty partition always has work (enqueues
+// into a non-empty partition publish nothing).
+func TestClosingAPendingRunRemovesItsQueueEntry(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, tb *testBundle) {
+		ctx := context.Background()
+		total := func() int64 {
+			t.Helper()
+			lens, err := tb.store.QueueLengths(ctx, tb.ns, "q")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			for _, l := range lens {
+				n += l
+			}
+			return n
+		}
+		for _, wf := range []string{"c", "t", "keep"} {
+			if _, err := tb.store.Start(ctx, tb.req(wf)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tb.store.Cancel(ctx, tb.ns, "c", "", "no"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.store.Terminate(ctx, tb.ns, "t", "", "no"); err != nil {
+			t.Fatal(err)
+		}
+		if n := total(); n != 1 {
+			t.Fatalf("%d queue entries after closing two of three pending runs, want 1", n)
+		}
+		if ts := tb.claimAll(t, 3); len(ts) != 1 || ts[0].WorkflowID != "keep" {
+			t.Fatalf("claimed %v, want only keep", ts)
+		}
+	})
+}

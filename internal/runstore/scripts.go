@@ -24,9 +24,14 @@ local function stidx(ns, st)
   if tonumber(st) < 4 then return B .. ':idx:' .. ns .. ':open' end
   return B .. ':idx:' .. ns .. ':st:' .. st
 end
+-- enqueue announces a queue partition only when it stops being empty: a
+-- poller woken then claims what it can, and a claim that leaves entries
+-- announces the partition again (claimScript), so no entry waits unseen.
+-- Every entry is a PENDING run (closing a PENDING run removes its entry).
 local function enqueue(ns, wf, rid, q)
-  redis.call('RPUSH', B .. ':q:' .. ns .. ':' .. q, wf .. '|' .. rid)
-  redis.call('PUBLISH', CHAN, 'q|' .. ns .. '|' .. q .. '|' .. P)
+  if redis.call('RPUSH', B .. ':q:' .. ns .. ':' .. q, wf .. '|' .. rid) == 1 then
+    redis.call('PUBLISH', CHAN, 'q|' .. ns .. '|' .. q .. '|' .. P)
+  end
 end
 -- close_run closes an open run. att is the current attempt (nil: read
 -- it); extra holds more field/value pairs to set; h, when given, is
@@ -35,7 +40,7 @@ end
 -- (a backstop a day after) and a gc timer deletes it and its index entries.
 local function close_fields(run, att)
   local a = 'a' .. att
-  return redis.call('HMGET', run, 'ns', 'wf', 'rid', 'st', 'osid', 'onom', 'cron', 'w', a .. 's', a .. 'e', 'att')
+  return redis.call('HMGET', run, 'ns', 'wf', 'rid', 'st', 'osid', 'onom', 'cron', 'w', a .. 's', a .. 'e', 'att', 'q')
 end
 local function close_run(run, status, failjson, msg, att, extra, h)
   if not att then att = redis.call('HGET', run, 'att') or '0' end
@@ -45,6 +50,7 @@ local function close_run(run, status, failjson, msg, att, extra, h)
   local m = rid .. '|' .. wf
   redis.call('ZREM', stidx(ns, h[4]), m)
   redis.call('ZADD', stidx(ns, status), 0, m)
+  if h[4] == '2' then redis.call('LREM', B .. ':q:' .. ns .. ':' .. h[12], 1, wf .. '|' .. rid) end
   local set = extra or {}
   set[#set + 1] = 'st'; set[#set + 1] = status
   set[#set + 1] = 'xt'; set[#set + 1] = NOW
@@ -121,8 +127,10 @@ end
 return {0, rid}
 `)
 
-// claimScript leases up to n pending runs from one queue partition.
-// KEYS: queue, timers. ARGV from 6: n, worker identity, ns. Returns one
+// claimScript leases up to n pending runs from one queue partition, and
+// announces the partition again when it leaves entries in it.
+// KEYS: queue, timers. ARGV from 6: n, worker identity, ns, queue name.
+// Returns one
 // array per task: wf, rid, attempt, type, input, heartbeat ms, scheduled
 // ms, execution deadline ms, run timeout ms.
 var claimScript = redis.NewScript(luaLib + `
@@ -153,6 +161,9 @@ while #out < n and guard < 1000 do
       out[#out + 1] = {wf, rid, att, h[5] or '', h[6] or '', h[2], h[7] or '0', h[8] or '0', h[3] or '0'}
     end
   end
+end
+if #out == n and redis.call('LLEN', KEYS[1]) > 0 then
+  redis.call('PUBLISH', CHAN, 'q|' .. ns .. '|' .. ARGV[9] .. '|' .. P)
 end
 return out
 `)

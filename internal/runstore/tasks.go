@@ -68,9 +68,8 @@ func ParseToken(tok string) (TaskRef, error) {
 	return TaskRef{Namespace: parts[1], WorkflowID: parts[2], RunID: parts[3], Attempt: att}, nil
 }
 
-// QueueLengths returns the number of entries in each partition of a task
-// queue, in one round trip. Entries of runs closed while pending are
-// counted until a poll skips them.
+// QueueLengths returns the number of entries (PENDING runs) in each
+// partition of a task queue, in one round trip.
 func (s *Store) QueueLengths(ctx context.Context, ns, queue string) ([]int64, error) {
 	cmds := make([]*redis.IntCmd, s.k.partitions)
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -108,7 +107,7 @@ func (s *Store) ClaimMany(ctx context.Context, ns, queue string, claims []Partit
 	calls := make([]*scriptCall, len(claims))
 	for i, c := range claims {
 		calls[i] = newCall(claimScript, []string{s.k.queue(c.Partition, ns, queue), s.k.timers(c.Partition)},
-			s.argv(c.Partition, now, c.N, identity, ns))
+			s.argv(c.Partition, now, c.N, identity, ns, queue))
 	}
 	s.pipe.do(ctx, calls...)
 	var out []Task
