@@ -405,7 +405,7 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 	}
 	n := rec.Next
 	active := !rec.State.Paused
-	if cn := rec.InFlight; active && !cn.IsZero() && cn.Before(n) && !(rec.State.LimitedActions && rec.State.RemainingActions <= 0) {
+	if cn := rec.InFlight; active && !cn.IsZero() && (n.IsZero() || cn.Before(n)) && !(rec.State.LimitedActions && rec.State.RemainingActions <= 0) {
 		// An update overtook this claim after the fire's time had passed:
 		// fire it now, under the current definition; if the claimer that
 		// an expired lease replaced had started it, its id finds that run.
