@@ -50,6 +50,7 @@ func newRunsComponent(cfg *Config) (*runsComponent, error) {
 		Clock:      cfg.Clock,
 		Partitions: cfg.Partitions,
 		NextCron:   nextCron,
+		Retention:  cfg.RunRetention,
 	})
 	if err != nil {
 		return nil, err

@@ -49,6 +49,11 @@ type Config struct {
 	// PollInterval is how often the loops look for due work when nothing
 	// wakes them earlier. Optional: defaults to 100 ms.
 	PollInterval time.Duration
+	// RunRetention is how long a closed run stays describable and listable
+	// before it is deleted. Negative keeps closed runs for ever. Optional:
+	// defaults to 7 days.
+	RunRetention time.Duration
+
 	// metrics is set by New; components record into it.
 	metrics *metrics
 

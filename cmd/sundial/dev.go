@@ -45,7 +45,7 @@ queues "demo" and "default".`,
 			defer mr.Close()
 			rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 			defer rdb.Close()
-			srv, err := server.New(server.Config{Redis: rdb, KeyPrefix: sf.keyPrefix, Logger: log, Partitions: sf.partitions, PollInterval: sf.pollInterval})
+			srv, err := server.New(server.Config{Redis: rdb, KeyPrefix: sf.keyPrefix, Logger: log, Partitions: sf.partitions, PollInterval: sf.pollInterval, RunRetention: sf.runRetention})
 			if err != nil {
 				return err
 			}

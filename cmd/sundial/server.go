@@ -24,6 +24,7 @@ type serverFlags struct {
 	logLevel     string
 	logFormat    string
 	pollInterval time.Duration
+	runRetention time.Duration
 }
 
 // add declares the flags on c with the given defaults.
@@ -34,6 +35,7 @@ func (f *serverFlags) add(c *cobra.Command, defaultListen, defaultLogFormat, def
 	c.Flags().StringVar(&f.logLevel, "log-level", defaultLogLevel, "debug, info, warn or error")
 	c.Flags().StringVar(&f.logFormat, "log-format", defaultLogFormat, "json or text")
 	c.Flags().DurationVar(&f.pollInterval, "poll-interval", 100*time.Millisecond, "how often the loops look for due work")
+	c.Flags().DurationVar(&f.runRetention, "run-retention", 7*24*time.Hour, "how long closed runs are kept (negative: for ever)")
 }
 
 func (f *serverFlags) logger(w io.Writer) (*slog.Logger, error) {
@@ -86,7 +88,7 @@ deployments. Logs are JSON on stderr. SIGTERM shuts down gracefully.`,
 			defer rdb.Close()
 			srv, err := server.New(server.Config{
 				Redis: rdb, KeyPrefix: sf.keyPrefix, Logger: log,
-				Partitions: sf.partitions, PollInterval: sf.pollInterval,
+				Partitions: sf.partitions, PollInterval: sf.pollInterval, RunRetention: sf.runRetention,
 			})
 			if err != nil {
 				return usageErrorf("%v", err)
