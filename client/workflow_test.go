@@ -14,6 +14,7 @@ import (
 
 	"github.com/sundial-dev/sundial/client"
 	"github.com/sundial-dev/sundial/internal/testredis"
+	"github.com/sundial-dev/sundial/internal/testserver"
 	"github.com/sundial-dev/sundial/schedule"
 	"github.com/sundial-dev/sundial/server"
 	"github.com/sundial-dev/sundial/worker"
@@ -29,28 +30,15 @@ type wfBundle struct {
 
 func setupWorkflows(t *testing.T) *wfBundle {
 	t.Helper()
-	rb := testredis.New(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Logger: quiet, PollInterval: 10 * time.Millisecond})
+	ts := testserver.Start(t, testserver.Options{PollInterval: 10 * time.Millisecond})
+	c, err := client.NewLazy(client.Options{Address: ts.URL, Namespace: ts.Namespace, Identity: "workflow-test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	loops := make(chan error, 1)
-	go func() { loops <- srv.Run(ctx) }()
-	ts := httptest.NewServer(srv.Handler())
-	c, err := client.NewLazy(client.Options{Address: ts.URL, Namespace: rb.Namespace, Identity: "workflow-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { _ = c.Close() })
 	queue := "q-" + testredis.RandomID()
+	quiet := slog.New(slog.DiscardHandler)
 	w := worker.New(c, queue, worker.Options{Logger: quiet, GracePeriod: time.Second, Identity: "test-worker"})
-	t.Cleanup(func() {
-		cancel()
-		<-loops
-		c.Close()
-		ts.Close()
-	})
 	return &wfBundle{c: c, w: w, queue: queue}
 }
 

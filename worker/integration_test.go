@@ -4,13 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/sundial-dev/sundial/client"
 	"github.com/sundial-dev/sundial/internal/testredis"
-	"github.com/sundial-dev/sundial/server"
+	"github.com/sundial-dev/sundial/internal/testserver"
 	"github.com/sundial-dev/sundial/worker"
 )
 
@@ -24,27 +23,13 @@ type serverEnv struct {
 
 func setupServer(t *testing.T) *serverEnv {
 	t.Helper()
-	rb := testredis.New(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Logger: quiet, PollInterval: 20 * time.Millisecond})
+	ts := testserver.Start(t, testserver.Options{})
+	c, err := client.NewLazy(client.Options{Address: ts.URL, Namespace: ts.Namespace})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	loops := make(chan error, 1)
-	go func() { loops <- srv.Run(ctx) }()
-	ts := httptest.NewServer(srv.Handler())
-	c, err := client.NewLazy(client.Options{Address: ts.URL, Namespace: rb.Namespace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.Close()
-		cancel()
-		<-loops
-		ts.Close()
-	})
-	return &serverEnv{url: ts.URL, namespace: rb.Namespace, c: c}
+	t.Cleanup(func() { _ = c.Close() })
+	return &serverEnv{url: ts.URL, namespace: ts.Namespace, c: c}
 }
 
 // runWorker runs w until the test ends.
