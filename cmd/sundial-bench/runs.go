@@ -40,7 +40,7 @@ func runRuns(ctx context.Context, args []string, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	env, err := runbench.StartServer(ctx, *redisURL)
+	env, err := runbench.StartServer(ctx, *redisURL, runbench.ServerOptions{})
 	if err != nil {
 		return err
 	}

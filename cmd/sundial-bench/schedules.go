@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,11 +25,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/sundial-dev/sundial/cmd/sundial-bench/internal/runbench"
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
 	"github.com/sundial-dev/sundial/internal/gen/sundial/v1/sundialv1connect"
 	"github.com/sundial-dev/sundial/internal/schedstore"
 	"github.com/sundial-dev/sundial/schedule"
-	"github.com/sundial-dev/sundial/server"
 )
 
 func init() {
@@ -47,60 +45,34 @@ type schedEnv struct {
 	prefix     string
 	partitions int
 	rdb        *redis.Client
-	owned      bool
-	cancel     context.CancelFunc
-	done       chan error
-	client     sundialv1connect.ScheduleServiceClient
-}
-
-func benchRandomID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	// server is set when the bench started the server itself.
+	server *runbench.Env
+	client sundialv1connect.ScheduleServiceClient
 }
 
 func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partitions int) (*schedEnv, error) {
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		return nil, fmt.Errorf("--redis-url %q: %w", redisURL, err)
-	}
-	if h, _, _ := net.SplitHostPort(opts.Addr); !isLoopback(h) {
-		return nil, fmt.Errorf("--redis-url must be a loopback address, got %s", opts.Addr)
-	}
-	opts.PoolSize = max(opts.PoolSize, 256)
-	rdb := redis.NewClient(opts)
-	pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
-	defer pcancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("redis at %s does not answer (start redis-server or set --redis-url): %w", redisURL, err)
-	}
-	env := &schedEnv{rdb: rdb, prefix: prefix, partitions: partitions, done: make(chan error, 1)}
-	if address != "" {
+	env := &schedEnv{prefix: prefix, partitions: partitions}
+	if address == "" {
+		// An in-process server on a fresh prefix; its keys go at the end.
+		rb, err := runbench.StartServer(ctx, redisURL, runbench.ServerOptions{PoolSize: 256, Partitions: partitions, LogLevel: slog.LevelError})
+		if err != nil {
+			return nil, err
+		}
+		env.server, env.rdb, env.addr, env.prefix = rb, rb.Redis, rb.Addr, rb.Prefix
+	} else {
 		u, err := url.Parse(address)
-		if err != nil || !isLoopback(u.Hostname()) {
-			_ = rdb.Close()
+		if err != nil || !runbench.IsLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("--address must be an http:// URL on a loopback address, got %q", address)
 		}
-		env.addr = address
-	} else {
-		env.owned = true
-		env.prefix = "sdbench-" + benchRandomID()
-		srv, err := server.New(server.Config{Redis: rdb, KeyPrefix: env.prefix, Partitions: partitions,
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
+		opts, err := redis.ParseURL(redisURL)
 		if err != nil {
-			_ = rdb.Close()
-			return nil, err
+			return nil, fmt.Errorf("--redis-url %q: %w", redisURL, err)
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			_ = rdb.Close()
-			return nil, err
+		if h, _, _ := net.SplitHostPort(opts.Addr); !runbench.IsLoopback(h) {
+			return nil, fmt.Errorf("--redis-url must be a loopback address, got %s", opts.Addr)
 		}
-		env.addr = "http://" + ln.Addr().String()
-		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		env.cancel = cancel
-		go func() { env.done <- srv.Serve(sctx, ln) }()
+		opts.PoolSize = max(opts.PoolSize, 256)
+		env.rdb, env.addr = redis.NewClient(opts), address
 	}
 	// h2c: one multiplexed connection, as gRPC clients use.
 	tr := &http.Transport{Protocols: new(http.Protocols)}
@@ -110,38 +82,13 @@ func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partit
 	return env, nil
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // close stops an in-process server and deletes its keys.
 func (e *schedEnv) close() {
-	if e.owned {
-		e.cancel()
-		<-e.done
-		deleteKeys(e.rdb, e.prefix+":*")
+	if e.server != nil {
+		e.server.Close() // closes e.rdb too
+		return
 	}
 	_ = e.rdb.Close()
-}
-
-func deleteKeys(rdb *redis.Client, pattern string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	it := rdb.Scan(ctx, 0, pattern, 5000).Iterator()
-	var batch []string
-	for it.Next(ctx) {
-		if batch = append(batch, it.Val()); len(batch) == 1000 {
-			rdb.Unlink(ctx, batch...)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		rdb.Unlink(ctx, batch...)
-	}
 }
 
 // latencies summarises durations.
@@ -194,7 +141,7 @@ func benchCreate(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer env.close()
-	ns := "bench-" + benchRandomID()
+	ns := "bench-" + runbench.RandomID()
 	fmt.Fprintf(out, "sundial create: server %s (prefix %q), namespace %s, %d creates/s for %s, open loop\n", env.addr, env.prefix, ns, *rate, *duration)
 	// Warm up the connection and the scripts.
 	for i := range 50 {
@@ -338,7 +285,7 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer env.close()
 	st := schedstore.New(env.rdb, env.prefix, env.partitions)
-	ns := "bench-" + benchRandomID()
+	ns := "bench-" + runbench.RandomID()
 	fmt.Fprintf(out, "sundial fire: server %s (prefix %q, %d partitions), namespace %s, %d schedules every %s, jitter %s (expected %.0f fires/s)\n",
 		env.addr, env.prefix, env.partitions, ns, *schedules, *every, *jitter, float64(*schedules)/every.Seconds())
 
@@ -448,7 +395,7 @@ func benchRSS(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer env.close()
-	ns := "bench-" + benchRandomID()
+	ns := "bench-" + runbench.RandomID()
 	fmt.Fprintf(out, "sundial rss: %d schedules every %s (%d fires/s), in-process server (prefix %q)\n", *schedules, every, *rate, env.prefix)
 	if err := createMany(ctx, env, ns, 0, *schedules, *workers, every, 0); err != nil {
 		return fmt.Errorf("create: %w", err)

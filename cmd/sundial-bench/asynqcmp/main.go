@@ -120,7 +120,7 @@ func compare(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func sundialPhase(ctx context.Context, exe string, cfg config, out io.Writer) (float64, error) {
-	env, err := runbench.StartServer(ctx, cfg.redisURL)
+	env, err := runbench.StartServer(ctx, cfg.redisURL, runbench.ServerOptions{})
 	if err != nil {
 		return 0, err
 	}

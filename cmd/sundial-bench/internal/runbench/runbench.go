@@ -57,13 +57,37 @@ type Env struct {
 	done   chan error
 }
 
-// StartServer starts a server on redisURL under a fresh "sdbench-" prefix.
-func StartServer(ctx context.Context, redisURL string) (*Env, error) {
+// ServerOptions configures StartServer.
+type ServerOptions struct {
+	// PoolSize is the least Redis pool size. Optional: defaults to 64.
+	PoolSize int
+	// Partitions is the server's partition count. Optional: the server's default.
+	Partitions int
+	// Prefix is the key prefix. Optional: defaults to "sdbench-<random>".
+	Prefix string
+	// LogLevel filters the server's logs (text, on stderr). Optional: defaults to warn.
+	LogLevel slog.Level
+}
+
+// StartServer starts a server on redisURL, which must be a loopback address.
+func StartServer(ctx context.Context, redisURL string, so ServerOptions) (*Env, error) {
 	opts, err := redis.ParseURL(redisURL)
 	if err != nil {
 		return nil, fmt.Errorf("--redis-url %q: %w", redisURL, err)
 	}
-	opts.PoolSize = max(opts.PoolSize, 64)
+	if h, _, _ := net.SplitHostPort(opts.Addr); !IsLoopback(h) {
+		return nil, fmt.Errorf("--redis-url must be a loopback address, got %s", opts.Addr)
+	}
+	if so.PoolSize == 0 {
+		so.PoolSize = 64
+	}
+	if so.Prefix == "" {
+		so.Prefix = "sdbench-" + RandomID()
+	}
+	if so.LogLevel == 0 {
+		so.LogLevel = slog.LevelWarn
+	}
+	opts.PoolSize = max(opts.PoolSize, so.PoolSize)
 	rdb := redis.NewClient(opts)
 	pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
 	defer pcancel()
@@ -71,11 +95,12 @@ func StartServer(ctx context.Context, redisURL string) (*Env, error) {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("redis at %s does not answer (start redis-server or set --redis-url): %w", redisURL, err)
 	}
-	env := &Env{Redis: rdb, Prefix: "sdbench-" + RandomID(), done: make(chan error, 1)}
+	env := &Env{Redis: rdb, Prefix: so.Prefix, done: make(chan error, 1)}
 	srv, err := server.New(server.Config{
-		Redis:     rdb,
-		KeyPrefix: env.Prefix,
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Redis:      rdb,
+		KeyPrefix:  env.Prefix,
+		Partitions: so.Partitions,
+		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: so.LogLevel})),
 	})
 	if err != nil {
 		_ = rdb.Close()
@@ -99,6 +124,16 @@ func (e *Env) Close() {
 	<-e.done
 	DeletePrefix(e.Redis, e.Prefix+":*")
 	_ = e.Redis.Close()
+}
+
+// IsLoopback reports whether host names this machine's loopback interface:
+// the load tool sends traffic nowhere else.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // DeletePrefix deletes the keys matching pattern, in batches.
