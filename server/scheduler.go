@@ -411,7 +411,7 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 		// an expired lease replaced had started it, its id finds that run.
 		if now.Sub(cn) > f.policy.CatchupWindow {
 			f.miss(cn, fmt.Sprintf("older than the catchup window (%s)", f.policy.CatchupWindow))
-		} else if _, err := f.fire(ctx, cn, workflowID(rec, cn), runs.TriggerScheduled, f.policy.Overlap); err != nil {
+		} else if _, err := f.fire(ctx, cn, inFlightWorkflowID(rec), runs.TriggerScheduled, f.policy.Overlap); err != nil {
 			return nil, err
 		}
 	}

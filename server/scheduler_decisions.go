@@ -44,8 +44,9 @@ package server
 //   - An update (new definition or next time) that lands while a fire is
 //     claimed and after its nominal time does not drop that fire: the
 //     claim's commit, or the replica that takes over an expired claim,
-//     fires it under the current definition with the same workflow id
-//     (so a run the dead claimer started is found, not doubled). When the
+//     fires it under the current definition with the workflow id the
+//     claimer used, even if the update changed the base workflow id (so a
+//     run the dead claimer started is found, not doubled). When the
 //     update paused the schedule, the fire is dropped like any while paused.
 //   - CANCEL_OTHER and TERMINATE_OTHER treat a run that closed (or
 //     vanished) before the cancel as gone: with no run left open the new

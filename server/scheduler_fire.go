@@ -23,6 +23,21 @@ func workflowID(rec *schedstore.Record, nominal time.Time) string {
 	if base == "" {
 		base = rec.ID
 	}
+	return fireWorkflowID(base, nominal)
+}
+
+// inFlightWorkflowID returns the workflow id of a claimed fire that an update
+// overtook: it keeps the base the claimer used, so a run the claimer started
+// before dying is found even if the update changed the base.
+func inFlightWorkflowID(rec *schedstore.Record) string {
+	if rec.InFlightBase == "" {
+		return workflowID(rec, rec.InFlight)
+	}
+	return fireWorkflowID(rec.InFlightBase, rec.InFlight)
+}
+
+// fireWorkflowID is "<base>-<nominal time, RFC 3339 UTC, seconds>".
+func fireWorkflowID(base string, nominal time.Time) string {
 	return base + "-" + nominal.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 

@@ -32,7 +32,8 @@ return {2, redis.call('HGET', KEYS[1], 'v')}
 // its nominal time had passed by the update keeps that nominal time in
 // field "cn", so that the fire is not lost if its claimer dies before
 // committing: whoever commits the claim next fires it (deduplicated by its
-// workflow id) and clears the field.
+// workflow id) and clears the field. Field "cw" keeps the workflow id base
+// of the old definition, so the re-fire uses the id the claimer used.
 // ARGV: 1 expected version or "", 2 due mode ("keep", "" = remove, or a
 // score), 3 member, 4 bump generation ("1"/"0"), 5 definition or "" to keep
 // it, 6 the update time (ms), 7.. field/value pairs.
@@ -44,7 +45,19 @@ if ARGV[1] ~= '' and ARGV[1] ~= v then return {1, v} end
 if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[4], ARGV[3]) then
   local n = redis.call('HGET', KEYS[1], 'n')
   if n and n ~= '' and tonumber(n) * 1000 <= tonumber(ARGV[6]) then
-    redis.call('HSETNX', KEYS[1], 'cn', n)
+    if redis.call('HSETNX', KEYS[1], 'cn', n) == 1 then
+      -- Keep the workflow id base the claimer used, so the re-fire finds a
+      -- run it may already have started even if this update renames it.
+      local base = ''
+      local ok, d = pcall(cjson.decode, redis.call('GET', KEYS[10]) or '')
+      if ok and type(d) == 'table' and type(d.action) == 'table' and type(d.action.workflow_id) == 'string' then
+        base = d.action.workflow_id
+      end
+      if base == '' then
+        base = string.sub(ARGV[3], (string.find(ARGV[3], '/', 1, true) or 0) + 1)
+      end
+      redis.call('HSET', KEYS[1], 'cw', base)
+    end
   end
 end
 if #ARGV >= 7 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
@@ -163,7 +176,7 @@ if op.claimed then
     res = 'moved'
   end
   -- The claim's fire, interrupted by an update or not, is done.
-  redis.call('HDEL', KEYS[1], 'cn')
+  redis.call('HDEL', KEYS[1], 'cn', 'cw')
   redis.call('ZREM', KEYS[4], op.m)
 elseif limited and op.dec and op.dec > 0 then
   -- Scheduled fires started outside a claim (from the buffer) count too.

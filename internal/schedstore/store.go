@@ -93,6 +93,10 @@ type Record struct {
 	// Next); the next commit of the claim must fire it first. Zero
 	// otherwise.
 	InFlight time.Time
+	// InFlightBase is the workflow id base in force when the claim of
+	// InFlight was made; the re-fire must use it, not the current one.
+	// Empty when InFlight is zero.
+	InFlightBase string
 	// Version is the conflict token; it changes on every caller mutation.
 	Version string
 	Created time.Time
@@ -304,6 +308,7 @@ func decodeRecord(ns, id string, h map[string]string, def string) (*Record, erro
 	}
 	if n := atoi(h["cn"]); h["cn"] != "" {
 		r.InFlight = time.Unix(n, 0).UTC()
+		r.InFlightBase = h["cw"]
 	}
 	r.Created = time.UnixMilli(atoi(h["c"])).UTC()
 	r.Updated = time.UnixMilli(atoi(h["u"])).UTC()
