@@ -83,8 +83,10 @@ end
 // startScript creates a run. KEYS: run, workflow, request, timers. ARGV
 // from 6: ns, wf, rid, id-reuse policy, if-not-exists, request id, due ms,
 // execution deadline ms, queue, expected latest run (cron chains), timer
-// member to remove, request TTL s, type, schedule id, status (1 or 2), then
-// field/value pairs. Returns {code, run id}: 0 started, 1 existing, 2 open
+// member to remove, request TTL s, type, schedule id, status (1 or 2),
+// heartbeat ms, then the optional field/value pairs. The fields every run
+// has are written from the positional arguments (ns, wf, rid, type, q,
+// st, ct = now, sch = due, hb, att = 0, p), so that no value is sent twice. Returns {code, run id}: 0 started, 1 existing, 2 open
 // run, 3 reuse rejected, 4 chain superseded.
 var startScript = redis.NewScript(luaLib + `
 local run, wfk, reqk, tk = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -109,7 +111,7 @@ elseif latest then
   if policy == '3' then return {3, latest} end
   if policy == '2' and redis.call('HGET', rkey(ns, wf, latest), 'st') == '4' then return {3, latest} end
 end
-redis.call('HSET', run, unpack(ARGV, 21))
+redis.call('HSET', run, 'ns', ns, 'wf', wf, 'rid', rid, 'type', wtype, 'q', q, 'st', st, 'ct', NOW, 'sch', due, 'hb', ARGV[21], 'att', '0', 'p', P, unpack(ARGV, 22))
 redis.call('HSET', wfk, 'open', rid, 'latest', rid)
 if reqid ~= '' then redis.call('SET', reqk, rid, 'EX', ttl) end
 local m = rid .. '|' .. wf

@@ -203,8 +203,7 @@ func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.
 	}
 	args := s.argv(p, now, ns, wf, rid, int(req.IDReusePolicy), ifne, req.RequestID, ms(due), xdl,
 		req.TaskQueue, expectPrev, rmTimer, int(requestTTL/time.Second), req.WorkflowType, req.Origin.ScheduleID, int(st),
-		"ns", ns, "wf", wf, "rid", rid, "type", req.WorkflowType, "q", req.TaskQueue, "st", int(st),
-		"ct", ms(now), "sch", ms(due), "hb", hb.Milliseconds(), "att", 0, "p", p)
+		hb.Milliseconds())
 	// Empty and zero fields are not stored: the readers take a missing
 	// field for one.
 	args = appendField(args, "in", string(req.Input))
