@@ -256,10 +256,14 @@ func (f *firer) start(ctx context.Context, nominal time.Time, wf string, trig ru
 	if err != nil {
 		return schedstore.Execution{}, fmt.Errorf("start %s: %w", wf, err)
 	}
-	if f.running == nil {
-		f.running = map[string]string{}
+	if f.loaded {
+		// Only a loaded view is read (ensure replaces an unloaded one), so
+		// the ALLOW_ALL hot path does not build a map nobody reads.
+		if f.running == nil {
+			f.running = map[string]string{}
+		}
+		f.running[wf] = res.RunID
 	}
-	f.running[wf] = res.RunID
 	if f.c.AddRunning == nil {
 		f.c.AddRunning = map[string]string{}
 	}
