@@ -36,7 +36,7 @@ func TestConfigRunRetentionDeletesClosedRuns(t *testing.T) {
 	if err := srv.runs.tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := st.Status(ctx, b.Namespace, "wf-retention", res.RunID); err != nil || s != runs.StatusTerminated {
+	if s, err := srv.runs.store.Status(ctx, b.Namespace, "wf-retention", res.RunID); err != nil || s != runs.StatusTerminated {
 		t.Fatalf("before the retention passed: status %v, %v; want TERMINATED", s, err)
 	}
 
@@ -44,7 +44,7 @@ func TestConfigRunRetentionDeletesClosedRuns(t *testing.T) {
 	if err := srv.runs.tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Status(ctx, b.Namespace, "wf-retention", res.RunID); !errors.Is(err, runs.ErrNotFound) {
+	if _, err := srv.runs.store.Status(ctx, b.Namespace, "wf-retention", res.RunID); !errors.Is(err, runs.ErrNotFound) {
 		t.Fatalf("after the retention passed: got %v, want runs.ErrNotFound", err)
 	}
 }

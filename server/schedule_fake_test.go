@@ -72,14 +72,16 @@ func (f *fakeStarter) Start(_ context.Context, req runs.StartRequest) (runs.Star
 	return runs.StartResult{RunID: r.id}, nil
 }
 
-func (f *fakeStarter) Status(_ context.Context, _, wf, runID string) (runs.Status, error) {
+func (f *fakeStarter) Statuses(_ context.Context, _ string, refs []runs.RunRef) ([]runs.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	r, ok := f.runs[wf]
-	if !ok || r.id != runID {
-		return 0, runs.ErrNotFound
+	out := make([]runs.Status, len(refs))
+	for i, ref := range refs {
+		if r, ok := f.runs[ref.WorkflowID]; ok && r.id == ref.RunID {
+			out[i] = r.status
+		}
 	}
-	return r.status, nil
+	return out, nil
 }
 
 func (f *fakeStarter) Cancel(_ context.Context, _, wf, _, _ string) error {

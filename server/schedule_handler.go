@@ -136,17 +136,26 @@ func futureTimes(rec *schedstore.Record, spec compiledSpec, now time.Time, n int
 }
 
 // actionResults converts recent actions; withStatus asks the run store for
-// each run's status.
+// the runs' statuses, all in one round trip. A status that cannot be read is
+// left unspecified: the rest of the description is still worth returning.
 func (h *scheduleHandler) actionResults(ctx context.Context, ns string, acts []schedstore.Action, withStatus bool) []*pb.ScheduleActionResult {
 	out := make([]*pb.ScheduleActionResult, 0, len(acts))
+	var refs []runs.RunRef
+	var withRun []*pb.ScheduleActionResult
 	for _, a := range acts {
 		r := &pb.ScheduleActionResult{NominalTime: convert.Timestamp(a.Nominal), ActualTime: convert.Timestamp(a.Actual), WorkflowId: a.WorkflowID, RunId: a.RunID}
-		if h.starter != nil && withStatus {
-			if st, err := h.starter.Status(ctx, ns, a.WorkflowID, a.RunID); err == nil {
-				r.Status = pb.WorkflowStatus(st)
-			}
+		if a.RunID != "" {
+			refs = append(refs, runs.RunRef{WorkflowID: a.WorkflowID, RunID: a.RunID})
+			withRun = append(withRun, r)
 		}
 		out = append(out, r)
+	}
+	if h.starter != nil && withStatus && len(refs) > 0 {
+		if sts, err := h.starter.Statuses(ctx, ns, refs); err == nil {
+			for i, st := range sts {
+				withRun[i].Status = pb.WorkflowStatus(st)
+			}
+		}
 	}
 	return out
 }

@@ -97,13 +97,20 @@ func (f *firer) ensure(ctx context.Context) error {
 		return err
 	}
 	f.running, f.stored, f.storedRaw, f.loaded = r, b, raw, true
+	if len(f.running) == 0 {
+		return nil
+	}
+	refs := make([]runs.RunRef, 0, len(f.running))
 	for wf, run := range f.running {
-		st, err := f.starter.Status(ctx, f.rec.Namespace, wf, run)
-		if err != nil && !errors.Is(err, runs.ErrNotFound) {
-			return fmt.Errorf("status of %s: %w", wf, err)
-		}
-		if err != nil || st.Closed() {
-			f.forget(wf)
+		refs = append(refs, runs.RunRef{WorkflowID: wf, RunID: run})
+	}
+	sts, err := f.starter.Statuses(ctx, f.rec.Namespace, refs)
+	if err != nil {
+		return fmt.Errorf("status of the open runs: %w", err)
+	}
+	for i, st := range sts {
+		if st == runs.StatusUnspecified || st.Closed() { // gone, or closed
+			f.forget(refs[i].WorkflowID)
 		}
 	}
 	return nil

@@ -107,8 +107,8 @@ func (v validatingStarter) Start(ctx context.Context, req runs.StartRequest) (ru
 	return v.st.Start(ctx, req)
 }
 
-func (v validatingStarter) Status(ctx context.Context, ns, wf, rid string) (runs.Status, error) {
-	return v.st.Status(ctx, ns, wf, rid)
+func (v validatingStarter) Statuses(ctx context.Context, ns string, refs []runs.RunRef) ([]runs.Status, error) {
+	return v.st.Statuses(ctx, ns, refs)
 }
 
 func (v validatingStarter) Cancel(ctx context.Context, ns, wf, rid, reason string) error {

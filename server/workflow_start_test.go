@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
+	"github.com/sundial-dev/sundial/internal/runs"
 )
 
 func TestWorkflowStartRejectsBadInput(t *testing.T) {
@@ -123,8 +124,9 @@ func TestWorkflowStarterIfNotExists(t *testing.T) {
 		if _, err := st.Start(ctx, bad); connect.CodeOf(toConnect(err)) != connect.CodeInvalidArgument {
 			t.Fatalf("Start with a bad queue: %v, want InvalidArgument", err)
 		}
-		if s, err := st.Status(ctx, rb.ns, "sched-wf", a.RunID); err != nil || s.String() != "PENDING" {
-			t.Fatalf("Status = %s, %v", s, err)
+		sts, err := st.Statuses(ctx, rb.ns, []runs.RunRef{{WorkflowID: "sched-wf", RunID: a.RunID}, {WorkflowID: "sched-wf", RunID: "no-such-run"}})
+		if err != nil || len(sts) != 2 || sts[0].String() != "PENDING" || sts[1] != runs.StatusUnspecified {
+			t.Fatalf("Statuses = %v, %v; want [PENDING UNSPECIFIED]", sts, err)
 		}
 	})
 }

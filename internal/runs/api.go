@@ -67,6 +67,12 @@ type Origin struct {
 	PreviousRunID string
 }
 
+// RunRef names one run of a workflow id.
+type RunRef struct {
+	WorkflowID string
+	RunID      string
+}
+
 // StartRequest asks for a run.
 type StartRequest struct {
 	Namespace    string
@@ -140,8 +146,9 @@ var ErrNotFound = errors.New("workflow run not found")
 type Starter interface {
 	// Start starts a run (see StartRequest.IfNotExists).
 	Start(ctx context.Context, req StartRequest) (StartResult, error)
-	// Status returns a run's status.
-	Status(ctx context.Context, namespace, workflowID, runID string) (Status, error)
+	// Statuses returns the status of each run in refs, in order, in one
+	// round trip; a run that does not exist is StatusUnspecified.
+	Statuses(ctx context.Context, namespace string, refs []RunRef) ([]Status, error)
 	// Cancel requests a cooperative cancel of an open run; ErrAlreadyClosed
 	// for a closed one.
 	Cancel(ctx context.Context, namespace, workflowID, runID, reason string) error

@@ -292,6 +292,32 @@ func (s *Store) Status(ctx context.Context, ns, wf, rid string) (runs.Status, er
 	return runs.Status(st), err
 }
 
+// Statuses returns the status of each run in refs (run ids required), in
+// order, reading them in one pipelined round trip; a run that does not
+// exist is runs.StatusUnspecified.
+func (s *Store) Statuses(ctx context.Context, ns string, refs []runs.RunRef) ([]runs.Status, error) {
+	out := make([]runs.Status, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	cmds := make([]*redis.StringCmd, len(refs))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, r := range refs {
+			cmds[i] = pipe.HGet(ctx, s.k.run(s.k.partition(ns, r.WorkflowID), ns, r.WorkflowID, r.RunID), "st")
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("run statuses: %w", err)
+	}
+	for i, c := range cmds {
+		if st, err := c.Int(); err == nil {
+			out[i] = runs.Status(st)
+		}
+	}
+	return out, nil
+}
+
 // WatchClose asks that the run's close be announced on Channel. A close is
 // published only for a run that was watched before it closed: most runs
 // have nobody waiting for them. Call it before reading the run's status,
