@@ -262,11 +262,16 @@ func (h *scheduleHandler) DeleteSchedule(ctx context.Context, req *connect.Reque
 // setPaused pauses or unpauses one schedule; it reports whether it changed
 // anything. Unpausing recomputes the next time from now, so fires missed
 // while paused are not caught up.
-func (h *scheduleHandler) setPaused(ctx context.Context, ns, id string, paused bool, note string) (bool, error) {
+//
+// rec, when the caller has just read the schedule, saves the first read; a
+// conflict reads it again.
+func (h *scheduleHandler) setPaused(ctx context.Context, ns, id string, rec *schedstore.Record, paused bool, note string) (bool, error) {
 	for range 5 {
-		rec, err := h.store.Get(ctx, ns, id)
-		if err != nil {
-			return false, err
+		if rec == nil {
+			var err error
+			if rec, err = h.store.Get(ctx, ns, id); err != nil {
+				return false, err
+			}
 		}
 		if rec.State.Paused == paused && rec.State.Note == note {
 			return false, nil
@@ -282,9 +287,10 @@ func (h *scheduleHandler) setPaused(ctx context.Context, ns, id string, paused b
 			mu.SetNext = true
 			mu.Next, mu.Due = nextTimes(id, spec, st, mu.Now)
 		}
-		_, err = h.store.Replace(ctx, ns, id, rec.Version, mu)
+		_, err := h.store.Replace(ctx, ns, id, rec.Version, mu)
 		if errors.Is(err, errs.ErrConflict) {
-			continue // changed under us: read again
+			rec = nil // changed under us: read again
+			continue
 		}
 		if err == nil && !paused {
 			h.sched.notify(mu.Due)
@@ -301,7 +307,7 @@ func (h *scheduleHandler) PauseSchedule(ctx context.Context, req *connect.Reques
 		err = checkNote("note", req.Msg.GetNote())
 	}
 	if err == nil {
-		_, err = h.setPaused(ctx, ns, req.Msg.GetScheduleId(), true, req.Msg.GetNote())
+		_, err = h.setPaused(ctx, ns, req.Msg.GetScheduleId(), nil, true, req.Msg.GetNote())
 	}
 	if err != nil {
 		return nil, toConnect(err)
@@ -316,7 +322,7 @@ func (h *scheduleHandler) UnpauseSchedule(ctx context.Context, req *connect.Requ
 		err = checkNote("note", req.Msg.GetNote())
 	}
 	if err == nil {
-		_, err = h.setPaused(ctx, ns, req.Msg.GetScheduleId(), false, req.Msg.GetNote())
+		_, err = h.setPaused(ctx, ns, req.Msg.GetScheduleId(), nil, false, req.Msg.GetNote())
 	}
 	if err != nil {
 		return nil, toConnect(err)

@@ -143,7 +143,7 @@ func (h *scheduleHandler) setAllPaused(ctx context.Context, nsIn string, tags ma
 			return count, err
 		}
 		for _, e := range page {
-			changed, err := h.setPaused(ctx, ns, e.ID, paused, note)
+			changed, err := h.setPaused(ctx, ns, e.ID, e.Record, paused, note)
 			if err != nil && !isNotFound(err) {
 				return count, err
 			}
