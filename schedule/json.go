@@ -12,7 +12,7 @@ type jsonDuration time.Duration
 
 // MarshalJSON writes the duration as a short Go duration string ("1h30m").
 func (d jsonDuration) MarshalJSON() ([]byte, error) {
-	return []byte(strconv.Quote(shortDuration(time.Duration(d)))), nil
+	return []byte(strconv.Quote(FormatDuration(time.Duration(d)))), nil
 }
 
 // UnmarshalJSON reads a Go duration string.

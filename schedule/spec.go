@@ -381,9 +381,9 @@ func Summary(s Spec) string {
 	case len(s.Intervals) == 1:
 		iv := s.Intervals[0]
 		if iv.Offset != 0 {
-			return "every " + shortDuration(iv.Every) + "+" + shortDuration(iv.Offset)
+			return "every " + FormatDuration(iv.Every) + "+" + FormatDuration(iv.Offset)
 		}
-		return "every " + shortDuration(iv.Every)
+		return "every " + FormatDuration(iv.Every)
 	case len(s.Calendars) == 1:
 		if s.Calendars[0].Comment != "" {
 			return "calendar " + s.Calendars[0].Comment + zone
@@ -413,8 +413,9 @@ func Summary(s Spec) string {
 	}
 }
 
-// shortDuration prints d without zero units: 1h, not 1h0m0s.
-func shortDuration(d time.Duration) string {
+// FormatDuration prints d without trailing zero units: "1h", not "1h0m0s";
+// "1h30m", not "1h30m0s". Summary uses it, and so do the CLI's tables.
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = s[:len(s)-2]

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sundial-dev/sundial/client"
+	"github.com/sundial-dev/sundial/schedule"
 )
 
 // clientFlags are the flags every command that talks to a server shares:
@@ -246,12 +247,5 @@ func formatDuration(d time.Duration) string {
 	if d >= day && d%day == 0 {
 		return fmt.Sprintf("%dd", d/day)
 	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
+	return schedule.FormatDuration(d)
 }
