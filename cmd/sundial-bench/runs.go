@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/pprof"
 	"time"
 
 	"github.com/sundial-dev/sundial/client"
@@ -69,17 +68,11 @@ func runRuns(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("pickup phase: %w", err)
 	}
 	fmt.Fprintf(out, "pickup latency (enqueue → handler start, light load): %s\n", lat)
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := runbench.StartCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	tp, err := runbench.Measure(ctx, procs, *runs, *producers, runbench.SundialEnqueue(c, queue, false))
 	if err != nil {
 		return fmt.Errorf("throughput phase: %w", err)

@@ -315,22 +315,15 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	}
 	from := time.Now().Truncate(time.Second).Add(time.Second)
 	to := from.Add(*duration - time.Second)
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
+	stopProfile, err := runbench.StartCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile() // on early returns; the window ends it below
 	if err := sleepCtx(ctx, time.Until(to.Add(time.Second))); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
+	stopProfile()
 	if err := sleepCtx(ctx, 3*time.Second); err != nil { // late commits land
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,6 +125,30 @@ func (e *Env) Close() {
 	<-e.done
 	DeletePrefix(e.Redis, e.Prefix+":*")
 	_ = e.Redis.Close()
+}
+
+// StartCPUProfile writes a CPU profile of this process to path until the
+// returned stop is called (calling it again does nothing). An empty path
+// profiles nothing.
+func StartCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		})
+	}, nil
 }
 
 // IsLoopback reports whether host names this machine's loopback interface:

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -57,17 +56,15 @@ func WorkerMain(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	profilePath := ""
 	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile + "." + os.Getenv("SUNDIAL_BENCH_CHILD"))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		profilePath = *cpuProfile + "." + os.Getenv("SUNDIAL_BENCH_CHILD")
 	}
+	stopProfile, err := StartCPUProfile(profilePath)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	rep := NewReporter(out)
 	var polls, polled atomic.Int64
 	count := connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
