@@ -123,7 +123,8 @@ func (h *ScheduleHandle) Update(ctx context.Context, opts ScheduleUpdateOptions)
 
 // SchedulePauseOptions configures Pause.
 type SchedulePauseOptions struct {
-	// Note says why. Optional: defaults to a note saying the client paused it.
+	// Note says why; it replaces the schedule's note. Optional: defaults to
+	// none (the note is cleared).
 	Note string
 }
 
@@ -137,7 +138,8 @@ func (h *ScheduleHandle) Pause(ctx context.Context, opts SchedulePauseOptions) e
 
 // ScheduleUnpauseOptions configures Unpause.
 type ScheduleUnpauseOptions struct {
-	// Note says why. Optional: defaults to a note saying the client unpaused it.
+	// Note says why; it replaces the schedule's note. Optional: defaults to
+	// none (the note is cleared).
 	Note string
 }
 
