@@ -103,6 +103,7 @@ type Client struct {
 	schedules sundialv1connect.ScheduleServiceClient
 	workflows sundialv1connect.WorkflowServiceClient
 	workers   sundialv1connect.WorkerServiceClient
+	starts    *starter
 }
 
 // Dial returns a client for the server at opts.Address. It checks that the
@@ -130,11 +131,13 @@ func NewLazy(opts Options) (*Client, error) {
 	if opts.GRPC {
 		copts = append(copts, connect.WithGRPC())
 	}
+	workflows := sundialv1connect.NewWorkflowServiceClient(opts.HTTPClient, opts.Address, copts...)
 	return &Client{
 		opts:      opts,
 		schedules: sundialv1connect.NewScheduleServiceClient(opts.HTTPClient, opts.Address, copts...),
-		workflows: sundialv1connect.NewWorkflowServiceClient(opts.HTTPClient, opts.Address, copts...),
+		workflows: workflows,
 		workers:   sundialv1connect.NewWorkerServiceClient(opts.HTTPClient, opts.Address, copts...),
+		starts:    newStarter(workflows),
 	}, nil
 }
 

@@ -170,7 +170,7 @@ func (c *Client) ExecuteWorkflow(ctx context.Context, opts StartWorkflowOptions,
 	if id == "" {
 		id = ulid.Make().String()
 	}
-	req := connect.NewRequest(&pb.StartWorkflowRequest{
+	req := &pb.StartWorkflowRequest{
 		Namespace:        c.opts.Namespace,
 		WorkflowId:       id,
 		WorkflowType:     workflowType,
@@ -188,13 +188,13 @@ func (c *Client) ExecuteWorkflow(ctx context.Context, opts StartWorkflowOptions,
 		// the run a lost response had started instead of a duplicate error.
 		RequestId: ulid.Make().String(),
 		Identity:  c.opts.Identity,
-	})
+	}
 	giveUp := time.Now().Add(startRetryFor)
 	backoff := 50 * time.Millisecond
 	for {
-		res, err := c.workflows.StartWorkflow(ctx, req)
+		runID, err := c.starts.start(ctx, req)
 		if err == nil {
-			return &workflowRun{c: c, id: id, runID: res.Msg.GetRunId()}, nil
+			return &workflowRun{c: c, id: id, runID: runID}, nil
 		}
 		err = fromConnect(err)
 		if !errors.Is(err, ErrUnavailable) || time.Now().Add(backoff).After(giveUp) {

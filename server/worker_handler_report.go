@@ -75,9 +75,17 @@ func reportResult(err error) *pb.TaskReportResult {
 	if err == nil {
 		return okResult
 	}
+	code, msg := itemStatus(err)
+	return &pb.TaskReportResult{Code: code, Message: msg}
+}
+
+// itemStatus is the code and message toConnect gives err, for the items of
+// a batch call (ReportTasks, StartWorkflows) that each succeed or fail on
+// their own.
+func itemStatus(err error) (uint32, string) {
 	var ce *connect.Error
 	if !errors.As(toConnect(err), &ce) {
-		return &pb.TaskReportResult{Code: uint32(connect.CodeInternal), Message: err.Error()}
+		return uint32(connect.CodeInternal), err.Error()
 	}
-	return &pb.TaskReportResult{Code: uint32(ce.Code()), Message: ce.Message()}
+	return uint32(ce.Code()), ce.Message()
 }

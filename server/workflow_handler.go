@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -64,10 +65,44 @@ func longPollWait(field string, d time.Duration) (time.Duration, error) {
 }
 
 func (h *workflowHandler) StartWorkflow(ctx context.Context, req *connect.Request[pb.StartWorkflowRequest]) (*connect.Response[pb.StartWorkflowResponse], error) {
-	m := req.Msg
-	in, err := jsonField("input", m.GetInput())
+	runID, err := h.start(ctx, req.Msg)
 	if err != nil {
 		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&pb.StartWorkflowResponse{RunId: runID}), nil
+}
+
+// maxStartBatch caps the starts of one StartWorkflows call.
+const maxStartBatch = 1000
+
+// StartWorkflows applies each start as StartWorkflow would, all at once:
+// their scripts reach Redis together through the run store's pipeline.
+func (h *workflowHandler) StartWorkflows(ctx context.Context, req *connect.Request[pb.StartWorkflowsRequest]) (*connect.Response[pb.StartWorkflowsResponse], error) {
+	items := req.Msg.GetRequests()
+	if len(items) == 0 || len(items) > maxStartBatch {
+		return nil, toConnect(errs.Field("requests", "must hold 1 to %d starts, got %d (split bigger batches)", maxStartBatch, len(items)))
+	}
+	results := make([]*pb.StartWorkflowResult, len(items))
+	var wg sync.WaitGroup
+	for i, m := range items {
+		wg.Go(func() {
+			runID, err := h.start(ctx, m)
+			r := &pb.StartWorkflowResult{RunId: runID}
+			if err != nil {
+				r.Code, r.Message = itemStatus(err)
+			}
+			results[i] = r
+		})
+	}
+	wg.Wait()
+	return connect.NewResponse(&pb.StartWorkflowsResponse{Results: results}), nil
+}
+
+// start validates and applies one start request and returns its run id.
+func (h *workflowHandler) start(ctx context.Context, m *pb.StartWorkflowRequest) (string, error) {
+	in, err := jsonField("input", m.GetInput())
+	if err != nil {
+		return "", err
 	}
 	var memo map[string]json.RawMessage
 	if len(m.GetMemo()) > 0 {
@@ -76,7 +111,7 @@ func (h *workflowHandler) StartWorkflow(ctx context.Context, req *connect.Reques
 	for k, v := range m.GetMemo() {
 		b, err := jsonField("memo["+k+"]", v)
 		if err != nil {
-			return nil, toConnect(err)
+			return "", err
 		}
 		memo[k] = b
 	}
@@ -98,13 +133,13 @@ func (h *workflowHandler) StartWorkflow(ctx context.Context, req *connect.Reques
 		Origin:           runs.Origin{ClientIdentity: m.GetIdentity()},
 	}
 	if err := validateStart(&sr); err != nil {
-		return nil, toConnect(err)
+		return "", err
 	}
 	res, err := h.c.store.Start(ctx, sr)
 	if err != nil {
-		return nil, toConnect(err)
+		return "", err
 	}
-	return connect.NewResponse(&pb.StartWorkflowResponse{RunId: res.RunID}), nil
+	return res.RunID, nil
 }
 
 // runRef validates the namespace, workflow id and optional run id of a

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -128,5 +129,59 @@ func TestWorkflowStarterIfNotExists(t *testing.T) {
 		if err != nil || len(sts) != 2 || sts[0].String() != "PENDING" || sts[1] != runs.StatusUnspecified {
 			t.Fatalf("Statuses = %v, %v; want [PENDING UNSPECIFIED]", sts, err)
 		}
+	})
+}
+
+// TestWorkflowStartBatch: each item of a StartWorkflows call gets what
+// StartWorkflow would have given it, and a bad item starts nothing.
+func TestWorkflowStartBatch(t *testing.T) {
+	t.Parallel()
+	forEachRunsBackend(t, func(t *testing.T, rb *runsBundle) {
+		ctx := context.Background()
+		item := func(wf string) *pb.StartWorkflowRequest {
+			return &pb.StartWorkflowRequest{Namespace: rb.ns, WorkflowId: wf, WorkflowType: "T", TaskQueue: "q1"}
+		}
+		open := rb.start(t, &pb.StartWorkflowRequest{WorkflowId: "open"})
+		bad := item("bad")
+		bad.StartDelay = durationpb.New(-time.Second)
+		res, err := rb.workflow.StartWorkflows(ctx, connect.NewRequest(&pb.StartWorkflowsRequest{
+			Requests: []*pb.StartWorkflowRequest{item("a"), bad, item("open"), item("b")},
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := res.Msg.GetResults()
+		if len(got) != 4 {
+			t.Fatalf("%d results, want 4", len(got))
+		}
+		for _, i := range []int{0, 3} {
+			if got[i].GetCode() != 0 || got[i].GetRunId() == "" {
+				t.Errorf("item %d = %v, want a started run", i, got[i])
+			} else if d := rb.describe(t, []string{"a", "", "", "b"}[i], got[i].GetRunId()); d.Status != pb.WorkflowStatus_WORKFLOW_STATUS_PENDING {
+				t.Errorf("item %d: run status %s, want PENDING", i, d.Status)
+			}
+		}
+		if c := connect.Code(got[1].GetCode()); c != connect.CodeInvalidArgument || !strings.Contains(got[1].GetMessage(), "start_delay:") {
+			t.Errorf("bad item = %v, want InvalidArgument naming start_delay", got[1])
+		}
+		_, err = rb.workflow.DescribeWorkflow(ctx, connect.NewRequest(&pb.DescribeWorkflowRequest{Namespace: rb.ns, WorkflowId: "bad"}))
+		wantCode(t, err, connect.CodeNotFound)
+		if c := connect.Code(got[2].GetCode()); c != connect.CodeAlreadyExists || !strings.Contains(got[2].GetMessage(), open) {
+			t.Errorf("duplicate item = %v, want AlreadyExists naming run %s", got[2], open)
+		}
+
+		for _, n := range []int{0, maxStartBatch + 1} {
+			reqs := make([]*pb.StartWorkflowRequest, n)
+			for i := range reqs {
+				reqs[i] = item(fmt.Sprintf("over-%d", i))
+			}
+			_, err := rb.workflow.StartWorkflows(ctx, connect.NewRequest(&pb.StartWorkflowsRequest{Requests: reqs}))
+			wantCode(t, err, connect.CodeInvalidArgument)
+			if !strings.Contains(err.Error(), "requests:") {
+				t.Errorf("%d starts: error %q does not name requests", n, err)
+			}
+		}
+		_, err = rb.workflow.DescribeWorkflow(ctx, connect.NewRequest(&pb.DescribeWorkflowRequest{Namespace: rb.ns, WorkflowId: "over-0"}))
+		wantCode(t, err, connect.CodeNotFound)
 	})
 }

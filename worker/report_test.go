@@ -48,7 +48,7 @@ func TestReportsAreBatchedWhileCallsAreOut(t *testing.T) {
 	b.w.reports.svc = g
 	queuedAll := make(chan struct{})
 	var once sync.Once
-	b.w.reports.queued = func(n int) {
+	b.w.reports.batches.OnQueue = func(n int) {
 		if n == runs-maxReportsInFlight {
 			once.Do(func() { close(queuedAll) })
 		}

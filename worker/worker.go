@@ -78,7 +78,7 @@ func newWorker(svc sundialv1connect.WorkerServiceClient, namespace, taskQueue st
 		opts:      opts,
 		log:       opts.Logger.With("task_queue", taskQueue, "worker", opts.Identity),
 		handlers:  map[string]handler{},
-		reports:   &reporter{svc: svc, timeout: opts.ReportTimeout},
+		reports:   newReporter(svc, opts.ReportTimeout),
 	}
 }
 

@@ -734,6 +734,163 @@ func (x *StartWorkflowResponse) GetRunId() string {
 	return ""
 }
 
+type StartWorkflowsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 1000 starts, each validated and applied on its own.
+	Requests      []*StartWorkflowRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartWorkflowsRequest) Reset() {
+	*x = StartWorkflowsRequest{}
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartWorkflowsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartWorkflowsRequest) ProtoMessage() {}
+
+func (x *StartWorkflowsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartWorkflowsRequest.ProtoReflect.Descriptor instead.
+func (*StartWorkflowsRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *StartWorkflowsRequest) GetRequests() []*StartWorkflowRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+type StartWorkflowsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per request, in the same order.
+	Results       []*StartWorkflowResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartWorkflowsResponse) Reset() {
+	*x = StartWorkflowsResponse{}
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartWorkflowsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartWorkflowsResponse) ProtoMessage() {}
+
+func (x *StartWorkflowsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartWorkflowsResponse.ProtoReflect.Descriptor instead.
+func (*StartWorkflowsResponse) Descriptor() ([]byte, []int) {
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *StartWorkflowsResponse) GetResults() []*StartWorkflowResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// StartWorkflowResult is the outcome of one start of a StartWorkflows call.
+type StartWorkflowResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run started (or, for a repeated request id, the run it started).
+	RunId string `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// 0 (OK) when the run was started; otherwise the gRPC status code that
+	// StartWorkflow would have returned for it (3 INVALID_ARGUMENT,
+	// 6 ALREADY_EXISTS, 14 UNAVAILABLE: worth retrying, ...).
+	Code uint32 `protobuf:"varint,2,opt,name=code,proto3" json:"code,omitempty"`
+	// Why the run was not started, naming the field for INVALID_ARGUMENT;
+	// empty when it was.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartWorkflowResult) Reset() {
+	*x = StartWorkflowResult{}
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartWorkflowResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartWorkflowResult) ProtoMessage() {}
+
+func (x *StartWorkflowResult) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartWorkflowResult.ProtoReflect.Descriptor instead.
+func (*StartWorkflowResult) Descriptor() ([]byte, []int) {
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *StartWorkflowResult) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *StartWorkflowResult) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *StartWorkflowResult) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type DescribeWorkflowRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
@@ -745,7 +902,7 @@ type DescribeWorkflowRequest struct {
 
 func (x *DescribeWorkflowRequest) Reset() {
 	*x = DescribeWorkflowRequest{}
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[6]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +914,7 @@ func (x *DescribeWorkflowRequest) String() string {
 func (*DescribeWorkflowRequest) ProtoMessage() {}
 
 func (x *DescribeWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[6]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +927,7 @@ func (x *DescribeWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*DescribeWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{6}
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DescribeWorkflowRequest) GetNamespace() string {
@@ -803,7 +960,7 @@ type DescribeWorkflowResponse struct {
 
 func (x *DescribeWorkflowResponse) Reset() {
 	*x = DescribeWorkflowResponse{}
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[7]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +972,7 @@ func (x *DescribeWorkflowResponse) String() string {
 func (*DescribeWorkflowResponse) ProtoMessage() {}
 
 func (x *DescribeWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[7]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +985,7 @@ func (x *DescribeWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*DescribeWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{7}
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DescribeWorkflowResponse) GetRun() *WorkflowRun {
@@ -853,7 +1010,7 @@ type ListWorkflowsRequest struct {
 
 func (x *ListWorkflowsRequest) Reset() {
 	*x = ListWorkflowsRequest{}
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[8]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +1022,7 @@ func (x *ListWorkflowsRequest) String() string {
 func (*ListWorkflowsRequest) ProtoMessage() {}
 
 func (x *ListWorkflowsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[8]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +1035,7 @@ func (x *ListWorkflowsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowsRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkflowsRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{8}
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListWorkflowsRequest) GetNamespace() string {
@@ -940,7 +1097,7 @@ type ListWorkflowsResponse struct {
 
 func (x *ListWorkflowsResponse) Reset() {
 	*x = ListWorkflowsResponse{}
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[9]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1109,7 @@ func (x *ListWorkflowsResponse) String() string {
 func (*ListWorkflowsResponse) ProtoMessage() {}
 
 func (x *ListWorkflowsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[9]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1122,7 @@ func (x *ListWorkflowsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkflowsResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkflowsResponse) Descriptor() ([]byte, []int) {
-	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{9}
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListWorkflowsResponse) GetRuns() []*WorkflowRun {
@@ -995,7 +1152,7 @@ type GetWorkflowResultRequest struct {
 
 func (x *GetWorkflowResultRequest) Reset() {
 	*x = GetWorkflowResultRequest{}
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[10]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1164,7 @@ func (x *GetWorkflowResultRequest) String() string {
 func (*GetWorkflowResultRequest) ProtoMessage() {}
 
 func (x *GetWorkflowResultRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[10]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1177,7 @@ func (x *GetWorkflowResultRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowResultRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowResultRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{10}
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetWorkflowResultRequest) GetNamespace() string {
@@ -1062,7 +1219,7 @@ type GetWorkflowResultResponse struct {
 
 func (x *GetWorkflowResultResponse) Reset() {
 	*x = GetWorkflowResultResponse{}
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[11]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1231,7 @@ func (x *GetWorkflowResultResponse) String() string {
 func (*GetWorkflowResultResponse) ProtoMessage() {}
 
 func (x *GetWorkflowResultResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[11]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1244,7 @@ func (x *GetWorkflowResultResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkflowResultResponse.ProtoReflect.Descriptor instead.
 func (*GetWorkflowResultResponse) Descriptor() ([]byte, []int) {
-	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{11}
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetWorkflowResultResponse) GetClosed() bool {
@@ -1116,7 +1273,7 @@ type CancelWorkflowRequest struct {
 
 func (x *CancelWorkflowRequest) Reset() {
 	*x = CancelWorkflowRequest{}
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[12]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1285,7 @@ func (x *CancelWorkflowRequest) String() string {
 func (*CancelWorkflowRequest) ProtoMessage() {}
 
 func (x *CancelWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[12]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1298,7 @@ func (x *CancelWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*CancelWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{12}
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CancelWorkflowRequest) GetNamespace() string {
@@ -1180,7 +1337,7 @@ type CancelWorkflowResponse struct {
 
 func (x *CancelWorkflowResponse) Reset() {
 	*x = CancelWorkflowResponse{}
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[13]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1349,7 @@ func (x *CancelWorkflowResponse) String() string {
 func (*CancelWorkflowResponse) ProtoMessage() {}
 
 func (x *CancelWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[13]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1362,7 @@ func (x *CancelWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*CancelWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{13}
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{16}
 }
 
 type TerminateWorkflowRequest struct {
@@ -1220,7 +1377,7 @@ type TerminateWorkflowRequest struct {
 
 func (x *TerminateWorkflowRequest) Reset() {
 	*x = TerminateWorkflowRequest{}
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[14]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1389,7 @@ func (x *TerminateWorkflowRequest) String() string {
 func (*TerminateWorkflowRequest) ProtoMessage() {}
 
 func (x *TerminateWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[14]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1402,7 @@ func (x *TerminateWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminateWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{14}
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TerminateWorkflowRequest) GetNamespace() string {
@@ -1284,7 +1441,7 @@ type TerminateWorkflowResponse struct {
 
 func (x *TerminateWorkflowResponse) Reset() {
 	*x = TerminateWorkflowResponse{}
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[15]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1453,7 @@ func (x *TerminateWorkflowResponse) String() string {
 func (*TerminateWorkflowResponse) ProtoMessage() {}
 
 func (x *TerminateWorkflowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_v1_workflow_service_proto_msgTypes[15]
+	mi := &file_sundial_v1_workflow_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +1466,7 @@ func (x *TerminateWorkflowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminateWorkflowResponse.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflowResponse) Descriptor() ([]byte, []int) {
-	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{15}
+	return file_sundial_v1_workflow_service_proto_rawDescGZIP(), []int{18}
 }
 
 var File_sundial_v1_workflow_service_proto protoreflect.FileDescriptor
@@ -1398,7 +1555,15 @@ const file_sundial_v1_workflow_service_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
 	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01\".\n" +
 	"\x15StartWorkflowResponse\x12\x15\n" +
-	"\x06run_id\x18\x01 \x01(\tR\x05runId\"o\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\"U\n" +
+	"\x15StartWorkflowsRequest\x12<\n" +
+	"\brequests\x18\x01 \x03(\v2 .sundial.v1.StartWorkflowRequestR\brequests\"S\n" +
+	"\x16StartWorkflowsResponse\x129\n" +
+	"\aresults\x18\x01 \x03(\v2\x1f.sundial.v1.StartWorkflowResultR\aresults\"Z\n" +
+	"\x13StartWorkflowResult\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"o\n" +
 	"\x17DescribeWorkflowRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1f\n" +
 	"\vworkflow_id\x18\x02 \x01(\tR\n" +
@@ -1448,9 +1613,10 @@ const file_sundial_v1_workflow_service_proto_rawDesc = "" +
 	"\x1fID_REUSE_POLICY_ALLOW_DUPLICATE\x10\x01\x12/\n" +
 	"+ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY\x10\x02\x12$\n" +
 	" ID_REUSE_POLICY_REJECT_DUPLICATE\x10\x03\x12(\n" +
-	"$ID_REUSE_POLICY_TERMINATE_IF_RUNNING\x10\x042\xc8\x04\n" +
+	"$ID_REUSE_POLICY_TERMINATE_IF_RUNNING\x10\x042\xa1\x05\n" +
 	"\x0fWorkflowService\x12T\n" +
-	"\rStartWorkflow\x12 .sundial.v1.StartWorkflowRequest\x1a!.sundial.v1.StartWorkflowResponse\x12b\n" +
+	"\rStartWorkflow\x12 .sundial.v1.StartWorkflowRequest\x1a!.sundial.v1.StartWorkflowResponse\x12W\n" +
+	"\x0eStartWorkflows\x12!.sundial.v1.StartWorkflowsRequest\x1a\".sundial.v1.StartWorkflowsResponse\x12b\n" +
 	"\x10DescribeWorkflow\x12#.sundial.v1.DescribeWorkflowRequest\x1a$.sundial.v1.DescribeWorkflowResponse\"\x03\x90\x02\x01\x12Y\n" +
 	"\rListWorkflows\x12 .sundial.v1.ListWorkflowsRequest\x1a!.sundial.v1.ListWorkflowsResponse\"\x03\x90\x02\x01\x12e\n" +
 	"\x11GetWorkflowResult\x12$.sundial.v1.GetWorkflowResultRequest\x1a%.sundial.v1.GetWorkflowResultResponse\"\x03\x90\x02\x01\x12W\n" +
@@ -1473,7 +1639,7 @@ func file_sundial_v1_workflow_service_proto_rawDescGZIP() []byte {
 }
 
 var file_sundial_v1_workflow_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sundial_v1_workflow_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_sundial_v1_workflow_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_sundial_v1_workflow_service_proto_goTypes = []any{
 	(IdReusePolicy)(0),                // 0: sundial.v1.IdReusePolicy
 	(*WorkflowFailure)(nil),           // 1: sundial.v1.WorkflowFailure
@@ -1482,78 +1648,85 @@ var file_sundial_v1_workflow_service_proto_goTypes = []any{
 	(*WorkflowRun)(nil),               // 4: sundial.v1.WorkflowRun
 	(*StartWorkflowRequest)(nil),      // 5: sundial.v1.StartWorkflowRequest
 	(*StartWorkflowResponse)(nil),     // 6: sundial.v1.StartWorkflowResponse
-	(*DescribeWorkflowRequest)(nil),   // 7: sundial.v1.DescribeWorkflowRequest
-	(*DescribeWorkflowResponse)(nil),  // 8: sundial.v1.DescribeWorkflowResponse
-	(*ListWorkflowsRequest)(nil),      // 9: sundial.v1.ListWorkflowsRequest
-	(*ListWorkflowsResponse)(nil),     // 10: sundial.v1.ListWorkflowsResponse
-	(*GetWorkflowResultRequest)(nil),  // 11: sundial.v1.GetWorkflowResultRequest
-	(*GetWorkflowResultResponse)(nil), // 12: sundial.v1.GetWorkflowResultResponse
-	(*CancelWorkflowRequest)(nil),     // 13: sundial.v1.CancelWorkflowRequest
-	(*CancelWorkflowResponse)(nil),    // 14: sundial.v1.CancelWorkflowResponse
-	(*TerminateWorkflowRequest)(nil),  // 15: sundial.v1.TerminateWorkflowRequest
-	(*TerminateWorkflowResponse)(nil), // 16: sundial.v1.TerminateWorkflowResponse
-	nil,                               // 17: sundial.v1.WorkflowRun.MemoEntry
-	nil,                               // 18: sundial.v1.StartWorkflowRequest.MemoEntry
-	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
-	(ExecutionTrigger)(0),             // 20: sundial.v1.ExecutionTrigger
-	(*structpb.Value)(nil),            // 21: google.protobuf.Value
-	(WorkflowStatus)(0),               // 22: sundial.v1.WorkflowStatus
-	(*RetryPolicy)(nil),               // 23: sundial.v1.RetryPolicy
-	(*durationpb.Duration)(nil),       // 24: google.protobuf.Duration
+	(*StartWorkflowsRequest)(nil),     // 7: sundial.v1.StartWorkflowsRequest
+	(*StartWorkflowsResponse)(nil),    // 8: sundial.v1.StartWorkflowsResponse
+	(*StartWorkflowResult)(nil),       // 9: sundial.v1.StartWorkflowResult
+	(*DescribeWorkflowRequest)(nil),   // 10: sundial.v1.DescribeWorkflowRequest
+	(*DescribeWorkflowResponse)(nil),  // 11: sundial.v1.DescribeWorkflowResponse
+	(*ListWorkflowsRequest)(nil),      // 12: sundial.v1.ListWorkflowsRequest
+	(*ListWorkflowsResponse)(nil),     // 13: sundial.v1.ListWorkflowsResponse
+	(*GetWorkflowResultRequest)(nil),  // 14: sundial.v1.GetWorkflowResultRequest
+	(*GetWorkflowResultResponse)(nil), // 15: sundial.v1.GetWorkflowResultResponse
+	(*CancelWorkflowRequest)(nil),     // 16: sundial.v1.CancelWorkflowRequest
+	(*CancelWorkflowResponse)(nil),    // 17: sundial.v1.CancelWorkflowResponse
+	(*TerminateWorkflowRequest)(nil),  // 18: sundial.v1.TerminateWorkflowRequest
+	(*TerminateWorkflowResponse)(nil), // 19: sundial.v1.TerminateWorkflowResponse
+	nil,                               // 20: sundial.v1.WorkflowRun.MemoEntry
+	nil,                               // 21: sundial.v1.StartWorkflowRequest.MemoEntry
+	(*timestamppb.Timestamp)(nil),     // 22: google.protobuf.Timestamp
+	(ExecutionTrigger)(0),             // 23: sundial.v1.ExecutionTrigger
+	(*structpb.Value)(nil),            // 24: google.protobuf.Value
+	(WorkflowStatus)(0),               // 25: sundial.v1.WorkflowStatus
+	(*RetryPolicy)(nil),               // 26: sundial.v1.RetryPolicy
+	(*durationpb.Duration)(nil),       // 27: google.protobuf.Duration
 }
 var file_sundial_v1_workflow_service_proto_depIdxs = []int32{
-	19, // 0: sundial.v1.WorkflowAttempt.start_time:type_name -> google.protobuf.Timestamp
-	19, // 1: sundial.v1.WorkflowAttempt.end_time:type_name -> google.protobuf.Timestamp
+	22, // 0: sundial.v1.WorkflowAttempt.start_time:type_name -> google.protobuf.Timestamp
+	22, // 1: sundial.v1.WorkflowAttempt.end_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: sundial.v1.WorkflowAttempt.failure:type_name -> sundial.v1.WorkflowFailure
-	19, // 3: sundial.v1.WorkflowOrigin.nominal_time:type_name -> google.protobuf.Timestamp
-	20, // 4: sundial.v1.WorkflowOrigin.trigger:type_name -> sundial.v1.ExecutionTrigger
-	21, // 5: sundial.v1.WorkflowRun.input:type_name -> google.protobuf.Value
-	22, // 6: sundial.v1.WorkflowRun.status:type_name -> sundial.v1.WorkflowStatus
-	21, // 7: sundial.v1.WorkflowRun.result:type_name -> google.protobuf.Value
+	22, // 3: sundial.v1.WorkflowOrigin.nominal_time:type_name -> google.protobuf.Timestamp
+	23, // 4: sundial.v1.WorkflowOrigin.trigger:type_name -> sundial.v1.ExecutionTrigger
+	24, // 5: sundial.v1.WorkflowRun.input:type_name -> google.protobuf.Value
+	25, // 6: sundial.v1.WorkflowRun.status:type_name -> sundial.v1.WorkflowStatus
+	24, // 7: sundial.v1.WorkflowRun.result:type_name -> google.protobuf.Value
 	1,  // 8: sundial.v1.WorkflowRun.failure:type_name -> sundial.v1.WorkflowFailure
-	19, // 9: sundial.v1.WorkflowRun.create_time:type_name -> google.protobuf.Timestamp
-	19, // 10: sundial.v1.WorkflowRun.start_time:type_name -> google.protobuf.Timestamp
-	19, // 11: sundial.v1.WorkflowRun.close_time:type_name -> google.protobuf.Timestamp
-	19, // 12: sundial.v1.WorkflowRun.scheduled_time:type_name -> google.protobuf.Timestamp
+	22, // 9: sundial.v1.WorkflowRun.create_time:type_name -> google.protobuf.Timestamp
+	22, // 10: sundial.v1.WorkflowRun.start_time:type_name -> google.protobuf.Timestamp
+	22, // 11: sundial.v1.WorkflowRun.close_time:type_name -> google.protobuf.Timestamp
+	22, // 12: sundial.v1.WorkflowRun.scheduled_time:type_name -> google.protobuf.Timestamp
 	3,  // 13: sundial.v1.WorkflowRun.origin:type_name -> sundial.v1.WorkflowOrigin
 	2,  // 14: sundial.v1.WorkflowRun.attempts:type_name -> sundial.v1.WorkflowAttempt
-	23, // 15: sundial.v1.WorkflowRun.retry_policy:type_name -> sundial.v1.RetryPolicy
-	24, // 16: sundial.v1.WorkflowRun.run_timeout:type_name -> google.protobuf.Duration
-	24, // 17: sundial.v1.WorkflowRun.execution_timeout:type_name -> google.protobuf.Duration
-	24, // 18: sundial.v1.WorkflowRun.heartbeat_timeout:type_name -> google.protobuf.Duration
-	17, // 19: sundial.v1.WorkflowRun.memo:type_name -> sundial.v1.WorkflowRun.MemoEntry
-	21, // 20: sundial.v1.StartWorkflowRequest.input:type_name -> google.protobuf.Value
-	24, // 21: sundial.v1.StartWorkflowRequest.start_delay:type_name -> google.protobuf.Duration
-	24, // 22: sundial.v1.StartWorkflowRequest.run_timeout:type_name -> google.protobuf.Duration
-	24, // 23: sundial.v1.StartWorkflowRequest.execution_timeout:type_name -> google.protobuf.Duration
-	24, // 24: sundial.v1.StartWorkflowRequest.heartbeat_timeout:type_name -> google.protobuf.Duration
-	23, // 25: sundial.v1.StartWorkflowRequest.retry_policy:type_name -> sundial.v1.RetryPolicy
-	18, // 26: sundial.v1.StartWorkflowRequest.memo:type_name -> sundial.v1.StartWorkflowRequest.MemoEntry
+	26, // 15: sundial.v1.WorkflowRun.retry_policy:type_name -> sundial.v1.RetryPolicy
+	27, // 16: sundial.v1.WorkflowRun.run_timeout:type_name -> google.protobuf.Duration
+	27, // 17: sundial.v1.WorkflowRun.execution_timeout:type_name -> google.protobuf.Duration
+	27, // 18: sundial.v1.WorkflowRun.heartbeat_timeout:type_name -> google.protobuf.Duration
+	20, // 19: sundial.v1.WorkflowRun.memo:type_name -> sundial.v1.WorkflowRun.MemoEntry
+	24, // 20: sundial.v1.StartWorkflowRequest.input:type_name -> google.protobuf.Value
+	27, // 21: sundial.v1.StartWorkflowRequest.start_delay:type_name -> google.protobuf.Duration
+	27, // 22: sundial.v1.StartWorkflowRequest.run_timeout:type_name -> google.protobuf.Duration
+	27, // 23: sundial.v1.StartWorkflowRequest.execution_timeout:type_name -> google.protobuf.Duration
+	27, // 24: sundial.v1.StartWorkflowRequest.heartbeat_timeout:type_name -> google.protobuf.Duration
+	26, // 25: sundial.v1.StartWorkflowRequest.retry_policy:type_name -> sundial.v1.RetryPolicy
+	21, // 26: sundial.v1.StartWorkflowRequest.memo:type_name -> sundial.v1.StartWorkflowRequest.MemoEntry
 	0,  // 27: sundial.v1.StartWorkflowRequest.id_reuse_policy:type_name -> sundial.v1.IdReusePolicy
-	4,  // 28: sundial.v1.DescribeWorkflowResponse.run:type_name -> sundial.v1.WorkflowRun
-	22, // 29: sundial.v1.ListWorkflowsRequest.status:type_name -> sundial.v1.WorkflowStatus
-	4,  // 30: sundial.v1.ListWorkflowsResponse.runs:type_name -> sundial.v1.WorkflowRun
-	24, // 31: sundial.v1.GetWorkflowResultRequest.wait:type_name -> google.protobuf.Duration
-	4,  // 32: sundial.v1.GetWorkflowResultResponse.run:type_name -> sundial.v1.WorkflowRun
-	21, // 33: sundial.v1.WorkflowRun.MemoEntry.value:type_name -> google.protobuf.Value
-	21, // 34: sundial.v1.StartWorkflowRequest.MemoEntry.value:type_name -> google.protobuf.Value
-	5,  // 35: sundial.v1.WorkflowService.StartWorkflow:input_type -> sundial.v1.StartWorkflowRequest
-	7,  // 36: sundial.v1.WorkflowService.DescribeWorkflow:input_type -> sundial.v1.DescribeWorkflowRequest
-	9,  // 37: sundial.v1.WorkflowService.ListWorkflows:input_type -> sundial.v1.ListWorkflowsRequest
-	11, // 38: sundial.v1.WorkflowService.GetWorkflowResult:input_type -> sundial.v1.GetWorkflowResultRequest
-	13, // 39: sundial.v1.WorkflowService.CancelWorkflow:input_type -> sundial.v1.CancelWorkflowRequest
-	15, // 40: sundial.v1.WorkflowService.TerminateWorkflow:input_type -> sundial.v1.TerminateWorkflowRequest
-	6,  // 41: sundial.v1.WorkflowService.StartWorkflow:output_type -> sundial.v1.StartWorkflowResponse
-	8,  // 42: sundial.v1.WorkflowService.DescribeWorkflow:output_type -> sundial.v1.DescribeWorkflowResponse
-	10, // 43: sundial.v1.WorkflowService.ListWorkflows:output_type -> sundial.v1.ListWorkflowsResponse
-	12, // 44: sundial.v1.WorkflowService.GetWorkflowResult:output_type -> sundial.v1.GetWorkflowResultResponse
-	14, // 45: sundial.v1.WorkflowService.CancelWorkflow:output_type -> sundial.v1.CancelWorkflowResponse
-	16, // 46: sundial.v1.WorkflowService.TerminateWorkflow:output_type -> sundial.v1.TerminateWorkflowResponse
-	41, // [41:47] is the sub-list for method output_type
-	35, // [35:41] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	5,  // 28: sundial.v1.StartWorkflowsRequest.requests:type_name -> sundial.v1.StartWorkflowRequest
+	9,  // 29: sundial.v1.StartWorkflowsResponse.results:type_name -> sundial.v1.StartWorkflowResult
+	4,  // 30: sundial.v1.DescribeWorkflowResponse.run:type_name -> sundial.v1.WorkflowRun
+	25, // 31: sundial.v1.ListWorkflowsRequest.status:type_name -> sundial.v1.WorkflowStatus
+	4,  // 32: sundial.v1.ListWorkflowsResponse.runs:type_name -> sundial.v1.WorkflowRun
+	27, // 33: sundial.v1.GetWorkflowResultRequest.wait:type_name -> google.protobuf.Duration
+	4,  // 34: sundial.v1.GetWorkflowResultResponse.run:type_name -> sundial.v1.WorkflowRun
+	24, // 35: sundial.v1.WorkflowRun.MemoEntry.value:type_name -> google.protobuf.Value
+	24, // 36: sundial.v1.StartWorkflowRequest.MemoEntry.value:type_name -> google.protobuf.Value
+	5,  // 37: sundial.v1.WorkflowService.StartWorkflow:input_type -> sundial.v1.StartWorkflowRequest
+	7,  // 38: sundial.v1.WorkflowService.StartWorkflows:input_type -> sundial.v1.StartWorkflowsRequest
+	10, // 39: sundial.v1.WorkflowService.DescribeWorkflow:input_type -> sundial.v1.DescribeWorkflowRequest
+	12, // 40: sundial.v1.WorkflowService.ListWorkflows:input_type -> sundial.v1.ListWorkflowsRequest
+	14, // 41: sundial.v1.WorkflowService.GetWorkflowResult:input_type -> sundial.v1.GetWorkflowResultRequest
+	16, // 42: sundial.v1.WorkflowService.CancelWorkflow:input_type -> sundial.v1.CancelWorkflowRequest
+	18, // 43: sundial.v1.WorkflowService.TerminateWorkflow:input_type -> sundial.v1.TerminateWorkflowRequest
+	6,  // 44: sundial.v1.WorkflowService.StartWorkflow:output_type -> sundial.v1.StartWorkflowResponse
+	8,  // 45: sundial.v1.WorkflowService.StartWorkflows:output_type -> sundial.v1.StartWorkflowsResponse
+	11, // 46: sundial.v1.WorkflowService.DescribeWorkflow:output_type -> sundial.v1.DescribeWorkflowResponse
+	13, // 47: sundial.v1.WorkflowService.ListWorkflows:output_type -> sundial.v1.ListWorkflowsResponse
+	15, // 48: sundial.v1.WorkflowService.GetWorkflowResult:output_type -> sundial.v1.GetWorkflowResultResponse
+	17, // 49: sundial.v1.WorkflowService.CancelWorkflow:output_type -> sundial.v1.CancelWorkflowResponse
+	19, // 50: sundial.v1.WorkflowService.TerminateWorkflow:output_type -> sundial.v1.TerminateWorkflowResponse
+	44, // [44:51] is the sub-list for method output_type
+	37, // [37:44] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_sundial_v1_workflow_service_proto_init() }
@@ -1568,7 +1741,7 @@ func file_sundial_v1_workflow_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sundial_v1_workflow_service_proto_rawDesc), len(file_sundial_v1_workflow_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,9 @@ const (
 	// WorkflowServiceStartWorkflowProcedure is the fully-qualified name of the WorkflowService's
 	// StartWorkflow RPC.
 	WorkflowServiceStartWorkflowProcedure = "/sundial.v1.WorkflowService/StartWorkflow"
+	// WorkflowServiceStartWorkflowsProcedure is the fully-qualified name of the WorkflowService's
+	// StartWorkflows RPC.
+	WorkflowServiceStartWorkflowsProcedure = "/sundial.v1.WorkflowService/StartWorkflows"
 	// WorkflowServiceDescribeWorkflowProcedure is the fully-qualified name of the WorkflowService's
 	// DescribeWorkflow RPC.
 	WorkflowServiceDescribeWorkflowProcedure = "/sundial.v1.WorkflowService/DescribeWorkflow"
@@ -58,6 +61,11 @@ type WorkflowServiceClient interface {
 	// StartWorkflow starts a run. An id with an open run is AlreadyExists
 	// unless the id-reuse policy says otherwise.
 	StartWorkflow(context.Context, *connect.Request[v1.StartWorkflowRequest]) (*connect.Response[v1.StartWorkflowResponse], error)
+	// StartWorkflows starts up to 1000 runs in one call. Each item succeeds or
+	// fails on its own, exactly as StartWorkflow would for it; the call itself
+	// fails only when the request as a whole is bad. The Go client sends
+	// concurrent ExecuteWorkflow calls this way under load.
+	StartWorkflows(context.Context, *connect.Request[v1.StartWorkflowsRequest]) (*connect.Response[v1.StartWorkflowsResponse], error)
 	// DescribeWorkflow returns a run; an empty run_id means the latest run.
 	DescribeWorkflow(context.Context, *connect.Request[v1.DescribeWorkflowRequest]) (*connect.Response[v1.DescribeWorkflowResponse], error)
 	// ListWorkflows pages through runs, newest first.
@@ -85,6 +93,12 @@ func NewWorkflowServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			httpClient,
 			baseURL+WorkflowServiceStartWorkflowProcedure,
 			connect.WithSchema(workflowServiceMethods.ByName("StartWorkflow")),
+			connect.WithClientOptions(opts...),
+		),
+		startWorkflows: connect.NewClient[v1.StartWorkflowsRequest, v1.StartWorkflowsResponse](
+			httpClient,
+			baseURL+WorkflowServiceStartWorkflowsProcedure,
+			connect.WithSchema(workflowServiceMethods.ByName("StartWorkflows")),
 			connect.WithClientOptions(opts...),
 		),
 		describeWorkflow: connect.NewClient[v1.DescribeWorkflowRequest, v1.DescribeWorkflowResponse](
@@ -126,6 +140,7 @@ func NewWorkflowServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 // workflowServiceClient implements WorkflowServiceClient.
 type workflowServiceClient struct {
 	startWorkflow     *connect.Client[v1.StartWorkflowRequest, v1.StartWorkflowResponse]
+	startWorkflows    *connect.Client[v1.StartWorkflowsRequest, v1.StartWorkflowsResponse]
 	describeWorkflow  *connect.Client[v1.DescribeWorkflowRequest, v1.DescribeWorkflowResponse]
 	listWorkflows     *connect.Client[v1.ListWorkflowsRequest, v1.ListWorkflowsResponse]
 	getWorkflowResult *connect.Client[v1.GetWorkflowResultRequest, v1.GetWorkflowResultResponse]
@@ -136,6 +151,11 @@ type workflowServiceClient struct {
 // StartWorkflow calls sundial.v1.WorkflowService.StartWorkflow.
 func (c *workflowServiceClient) StartWorkflow(ctx context.Context, req *connect.Request[v1.StartWorkflowRequest]) (*connect.Response[v1.StartWorkflowResponse], error) {
 	return c.startWorkflow.CallUnary(ctx, req)
+}
+
+// StartWorkflows calls sundial.v1.WorkflowService.StartWorkflows.
+func (c *workflowServiceClient) StartWorkflows(ctx context.Context, req *connect.Request[v1.StartWorkflowsRequest]) (*connect.Response[v1.StartWorkflowsResponse], error) {
+	return c.startWorkflows.CallUnary(ctx, req)
 }
 
 // DescribeWorkflow calls sundial.v1.WorkflowService.DescribeWorkflow.
@@ -168,6 +188,11 @@ type WorkflowServiceHandler interface {
 	// StartWorkflow starts a run. An id with an open run is AlreadyExists
 	// unless the id-reuse policy says otherwise.
 	StartWorkflow(context.Context, *connect.Request[v1.StartWorkflowRequest]) (*connect.Response[v1.StartWorkflowResponse], error)
+	// StartWorkflows starts up to 1000 runs in one call. Each item succeeds or
+	// fails on its own, exactly as StartWorkflow would for it; the call itself
+	// fails only when the request as a whole is bad. The Go client sends
+	// concurrent ExecuteWorkflow calls this way under load.
+	StartWorkflows(context.Context, *connect.Request[v1.StartWorkflowsRequest]) (*connect.Response[v1.StartWorkflowsResponse], error)
 	// DescribeWorkflow returns a run; an empty run_id means the latest run.
 	DescribeWorkflow(context.Context, *connect.Request[v1.DescribeWorkflowRequest]) (*connect.Response[v1.DescribeWorkflowResponse], error)
 	// ListWorkflows pages through runs, newest first.
@@ -191,6 +216,12 @@ func NewWorkflowServiceHandler(svc WorkflowServiceHandler, opts ...connect.Handl
 		WorkflowServiceStartWorkflowProcedure,
 		svc.StartWorkflow,
 		connect.WithSchema(workflowServiceMethods.ByName("StartWorkflow")),
+		connect.WithHandlerOptions(opts...),
+	)
+	workflowServiceStartWorkflowsHandler := connect.NewUnaryHandler(
+		WorkflowServiceStartWorkflowsProcedure,
+		svc.StartWorkflows,
+		connect.WithSchema(workflowServiceMethods.ByName("StartWorkflows")),
 		connect.WithHandlerOptions(opts...),
 	)
 	workflowServiceDescribeWorkflowHandler := connect.NewUnaryHandler(
@@ -230,6 +261,8 @@ func NewWorkflowServiceHandler(svc WorkflowServiceHandler, opts ...connect.Handl
 		switch r.URL.Path {
 		case WorkflowServiceStartWorkflowProcedure:
 			workflowServiceStartWorkflowHandler.ServeHTTP(w, r)
+		case WorkflowServiceStartWorkflowsProcedure:
+			workflowServiceStartWorkflowsHandler.ServeHTTP(w, r)
 		case WorkflowServiceDescribeWorkflowProcedure:
 			workflowServiceDescribeWorkflowHandler.ServeHTTP(w, r)
 		case WorkflowServiceListWorkflowsProcedure:
@@ -251,6 +284,10 @@ type UnimplementedWorkflowServiceHandler struct{}
 
 func (UnimplementedWorkflowServiceHandler) StartWorkflow(context.Context, *connect.Request[v1.StartWorkflowRequest]) (*connect.Response[v1.StartWorkflowResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sundial.v1.WorkflowService.StartWorkflow is not implemented"))
+}
+
+func (UnimplementedWorkflowServiceHandler) StartWorkflows(context.Context, *connect.Request[v1.StartWorkflowsRequest]) (*connect.Response[v1.StartWorkflowsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("sundial.v1.WorkflowService.StartWorkflows is not implemented"))
 }
 
 func (UnimplementedWorkflowServiceHandler) DescribeWorkflow(context.Context, *connect.Request[v1.DescribeWorkflowRequest]) (*connect.Response[v1.DescribeWorkflowResponse], error) {
