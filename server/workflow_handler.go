@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -65,44 +64,59 @@ func longPollWait(field string, d time.Duration) (time.Duration, error) {
 }
 
 func (h *workflowHandler) StartWorkflow(ctx context.Context, req *connect.Request[pb.StartWorkflowRequest]) (*connect.Response[pb.StartWorkflowResponse], error) {
-	runID, err := h.start(ctx, req.Msg)
+	sr, err := startRequest(req.Msg)
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	return connect.NewResponse(&pb.StartWorkflowResponse{RunId: runID}), nil
+	res, err := h.c.store.Start(ctx, sr)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&pb.StartWorkflowResponse{RunId: res.RunID}), nil
 }
 
 // maxStartBatch caps the starts of one StartWorkflows call.
 const maxStartBatch = 1000
 
-// StartWorkflows applies each start as StartWorkflow would, all at once:
-// their scripts reach Redis together through the run store's pipeline.
+// StartWorkflows applies each start as StartWorkflow would; the valid
+// ones reach Redis together, in one pipeline.
 func (h *workflowHandler) StartWorkflows(ctx context.Context, req *connect.Request[pb.StartWorkflowsRequest]) (*connect.Response[pb.StartWorkflowsResponse], error) {
 	items := req.Msg.GetRequests()
 	if len(items) == 0 || len(items) > maxStartBatch {
 		return nil, toConnect(errs.Field("requests", "must hold 1 to %d starts, got %d (split bigger batches)", maxStartBatch, len(items)))
 	}
 	results := make([]*pb.StartWorkflowResult, len(items))
-	var wg sync.WaitGroup
+	valid := make([]runs.StartRequest, 0, len(items))
+	idx := make([]int, 0, len(items))
 	for i, m := range items {
-		wg.Go(func() {
-			runID, err := h.start(ctx, m)
-			r := &pb.StartWorkflowResult{RunId: runID}
-			if err != nil {
-				r.Code, r.Message = itemStatus(err)
-			}
-			results[i] = r
-		})
+		sr, err := startRequest(m)
+		if err != nil {
+			results[i] = startResult("", err)
+			continue
+		}
+		valid = append(valid, sr)
+		idx = append(idx, i)
 	}
-	wg.Wait()
+	for j, o := range h.c.store.StartMany(ctx, valid) {
+		results[idx[j]] = startResult(o.Result.RunID, o.Err)
+	}
 	return connect.NewResponse(&pb.StartWorkflowsResponse{Results: results}), nil
 }
 
-// start validates and applies one start request and returns its run id.
-func (h *workflowHandler) start(ctx context.Context, m *pb.StartWorkflowRequest) (string, error) {
+// startResult is one item's outcome, with toConnect's code for an error.
+func startResult(runID string, err error) *pb.StartWorkflowResult {
+	if err != nil {
+		code, msg := itemStatus(err)
+		return &pb.StartWorkflowResult{Code: code, Message: msg}
+	}
+	return &pb.StartWorkflowResult{RunId: runID}
+}
+
+// startRequest validates a start request at the edge and converts it.
+func startRequest(m *pb.StartWorkflowRequest) (runs.StartRequest, error) {
 	in, err := jsonField("input", m.GetInput())
 	if err != nil {
-		return "", err
+		return runs.StartRequest{}, err
 	}
 	var memo map[string]json.RawMessage
 	if len(m.GetMemo()) > 0 {
@@ -111,7 +125,7 @@ func (h *workflowHandler) start(ctx context.Context, m *pb.StartWorkflowRequest)
 	for k, v := range m.GetMemo() {
 		b, err := jsonField("memo["+k+"]", v)
 		if err != nil {
-			return "", err
+			return runs.StartRequest{}, err
 		}
 		memo[k] = b
 	}
@@ -133,13 +147,9 @@ func (h *workflowHandler) start(ctx context.Context, m *pb.StartWorkflowRequest)
 		Origin:           runs.Origin{ClientIdentity: m.GetIdentity()},
 	}
 	if err := validateStart(&sr); err != nil {
-		return "", err
+		return runs.StartRequest{}, err
 	}
-	res, err := h.c.store.Start(ctx, sr)
-	if err != nil {
-		return "", err
-	}
-	return res.RunID, nil
+	return sr, nil
 }
 
 // runRef validates the namespace, workflow id and optional run id of a

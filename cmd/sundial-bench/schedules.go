@@ -44,7 +44,7 @@ type schedEnv struct {
 	addr       string
 	prefix     string
 	partitions int
-	rdb        *redis.Client
+	rdb        redis.UniversalClient
 	// server is set when the bench started the server itself.
 	server *runbench.Env
 	client sundialv1connect.ScheduleServiceClient
@@ -417,7 +417,7 @@ func benchRSS(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+func usedMemory(ctx context.Context, rdb redis.UniversalClient) (int64, error) {
 	s, err := rdb.Info(ctx, "memory").Result()
 	if err != nil {
 		return 0, err

@@ -74,6 +74,12 @@ func New(o Options) (redis.UniversalClient, error) {
 	if o.PoolSize > 0 {
 		single.PoolSize = o.PoolSize
 	}
+	if !strings.Contains(base, "protocol=") {
+		// RESP2 unless the URL asks for another: Sundial uses no RESP3
+		// feature, and go-redis reads RESP2 replies with less work (no
+		// check for push notifications on every read).
+		single.Protocol = 2
+	}
 	switch o.Mode {
 	case ModeSingle:
 		return redis.NewClient(single), nil
@@ -85,6 +91,7 @@ func New(o Options) (redis.UniversalClient, error) {
 			Password:  single.Password,
 			TLSConfig: single.TLSConfig,
 			PoolSize:  single.PoolSize,
+			Protocol:  single.Protocol,
 		}
 		if o.Mode == ModeSentinel {
 			if o.MasterName == "" {

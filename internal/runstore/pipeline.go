@@ -56,6 +56,9 @@ func (p *pipeliner) run(ctx context.Context, script *redis.Script, keys []string
 
 // do sends calls and waits for all their replies.
 func (p *pipeliner) do(ctx context.Context, calls ...*scriptCall) {
+	if len(calls) == 0 {
+		return
+	}
 	if err := ctx.Err(); err != nil {
 		for _, c := range calls {
 			c.cmd = redis.NewCmd(ctx)

@@ -143,23 +143,66 @@ func (s *Store) argv(p int, now time.Time, rest ...any) []any {
 // does it at its edge). With a cron schedule the first run waits for the
 // first matching time.
 func (s *Store) Start(ctx context.Context, req runs.StartRequest) (runs.StartResult, error) {
+	return s.StartMany(ctx, []runs.StartRequest{req})[0].Get()
+}
+
+// StartOutcome is the result of one start of StartMany.
+type StartOutcome struct {
+	Result runs.StartResult
+	Err    error
+}
+
+// Get returns the outcome's result and error.
+func (o StartOutcome) Get() (runs.StartResult, error) { return o.Result, o.Err }
+
+// StartMany starts several runs, each exactly as Start would, with their
+// scripts in one Redis pipeline.
+func (s *Store) StartMany(ctx context.Context, reqs []runs.StartRequest) []StartOutcome {
 	now := s.clock.Now()
-	due := now.Add(req.StartDelay)
-	if req.CronSchedule != "" {
-		if s.next == nil {
-			return runs.StartResult{}, errs.Field("cron_schedule", "cron workflows are not supported by this server")
+	out := make([]StartOutcome, len(reqs))
+	calls := make([]*scriptCall, 0, len(reqs))
+	idx := make([]int, 0, len(reqs))
+	for i, req := range reqs {
+		due := now.Add(req.StartDelay)
+		if req.CronSchedule != "" {
+			if s.next == nil {
+				out[i].Err = errs.Field("cron_schedule", "cron workflows are not supported by this server")
+				continue
+			}
+			t, err := s.next(req.CronSchedule, now)
+			if err != nil {
+				out[i].Err = err
+				continue
+			}
+			due = t
 		}
-		t, err := s.next(req.CronSchedule, now)
+		c, err := s.startCall(req, now, due, "", "")
 		if err != nil {
-			return runs.StartResult{}, err
+			out[i].Err = err
+			continue
 		}
-		due = t
+		calls = append(calls, c)
+		idx = append(idx, i)
 	}
-	return s.start(ctx, req, now, due, "", "")
+	s.pipe.do(ctx, calls...)
+	for j, c := range calls {
+		out[idx[j]].Result, out[idx[j]].Err = startResult(reqs[idx[j]].WorkflowID, c.cmd)
+	}
+	return out
 }
 
 // start creates a run due at due. expectPrev and rmTimer serve cron chains.
 func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.Time, expectPrev, rmTimer string) (runs.StartResult, error) {
+	c, err := s.startCall(req, now, due, expectPrev, rmTimer)
+	if err != nil {
+		return runs.StartResult{}, err
+	}
+	s.pipe.do(ctx, c)
+	return startResult(req.WorkflowID, c.cmd)
+}
+
+// startCall prepares the start script's call for a run due at due.
+func (s *Store) startCall(req runs.StartRequest, now, due time.Time, expectPrev, rmTimer string) (*scriptCall, error) {
 	ns, wf := req.Namespace, req.WorkflowID
 	p := s.k.partition(ns, wf)
 	rid := s.newRunID(now)
@@ -178,14 +221,14 @@ func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.
 	if req.RetryPolicy != nil {
 		b, err := json.Marshal(req.RetryPolicy)
 		if err != nil {
-			return runs.StartResult{}, err
+			return nil, err
 		}
 		rp = string(b)
 	}
 	if len(req.Memo) > 0 {
 		b, err := json.Marshal(req.Memo)
 		if err != nil {
-			return runs.StartResult{}, errs.Field("memo", "not valid JSON: %v", err)
+			return nil, errs.Field("memo", "not valid JSON: %v", err)
 		}
 		memo = string(b)
 	}
@@ -219,7 +262,12 @@ func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.
 	args = appendField(args, "ocli", req.Origin.ClientIdentity)
 	args = appendField(args, "oprev", req.Origin.PreviousRunID)
 	keys := []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf), reqKey, s.k.timers(p)}
-	res, err := s.pipe.run(ctx, startScript, keys, args...).Slice()
+	return newCall(startScript, keys, args), nil
+}
+
+// startResult reads the start script's reply.
+func startResult(wf string, cmd *redis.Cmd) (runs.StartResult, error) {
+	res, err := cmd.Slice()
 	if err != nil {
 		return runs.StartResult{}, fmt.Errorf("start workflow %q: %w", wf, err)
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sundial-dev/sundial/client"
+	"github.com/sundial-dev/sundial/internal/redisconn"
 	"github.com/sundial-dev/sundial/server"
 )
 
@@ -50,7 +51,7 @@ type Env struct {
 	// Addr is the server's base URL.
 	Addr string
 	// Redis is the client the server uses.
-	Redis *redis.Client
+	Redis redis.UniversalClient
 	// Prefix is the server's key prefix, deleted by Close.
 	Prefix string
 
@@ -88,8 +89,12 @@ func StartServer(ctx context.Context, redisURL string, so ServerOptions) (*Env, 
 	if so.LogLevel == 0 {
 		so.LogLevel = slog.LevelWarn
 	}
-	opts.PoolSize = max(opts.PoolSize, so.PoolSize)
-	rdb := redis.NewClient(opts)
+	// The connection settings of `sundial server`, so the bench measures
+	// what ships.
+	rdb, err := redisconn.New(redisconn.Options{URL: redisURL, PoolSize: max(opts.PoolSize, so.PoolSize)})
+	if err != nil {
+		return nil, err
+	}
 	pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
 	defer pcancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
