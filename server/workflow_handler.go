@@ -1,13 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/sundial-dev/sundial/internal/convert"
@@ -37,18 +35,11 @@ func jsonField(field string, v *structpb.Value) (json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
 	}
-	b, err := protojson.Marshal(v)
+	b, err := convert.AppendJSON(nil, v)
 	if err != nil {
 		return nil, errs.Field(field, "is not valid JSON: %v", err)
 	}
-	// protojson varies its whitespace on purpose; compact it so equal
-	// values have equal bytes (as convert.FromJSONValue does).
-	var buf bytes.Buffer
-	buf.Grow(len(b))
-	if json.Compact(&buf, b) != nil {
-		return b, nil
-	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 func longPollWait(field string, d time.Duration) (time.Duration, error) {

@@ -5,7 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"net/http"
 	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sundial-dev/sundial/client"
@@ -78,7 +84,47 @@ func runRuns(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("throughput phase: %w", err)
 	}
 	fmt.Fprintf(out, "throughput: %s\n", tp)
+	if counts, err := rpcCounts(ctx, env.Addr); err == nil {
+		fmt.Fprintf(out, "RPCs (whole run, pickup phase included): %s\n", counts)
+	}
 	return nil
+}
+
+// rpcCounts reads the server's RPC counters from /metrics.
+func rpcCounts(ctx context.Context, addr string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return "", err
+	}
+	totals := map[string]float64{}
+	for line := range strings.Lines(string(body)) {
+		if !strings.HasPrefix(line, "sundial_rpc_requests_total{") {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, `procedure="`)
+		proc, _, _ := strings.Cut(rest, `"`)
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			continue
+		}
+		totals[path.Base(proc)] += v
+	}
+	names := slices.Sorted(maps.Keys(totals))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %.0f", n, totals[n])
+	}
+	return strings.Join(parts, ", "), nil
 }
 
 func runsEnvOr(name, def string) string {

@@ -5,7 +5,6 @@
 package convert
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -63,24 +62,18 @@ func JSONValue(raw json.RawMessage) (*structpb.Value, error) {
 	return v, nil
 }
 
-// FromJSONValue converts a protobuf Value to JSON bytes; nil becomes nil.
+// FromJSONValue converts a protobuf Value to compact JSON bytes; nil
+// becomes nil. A value that is not valid JSON (NaN, a string that is not
+// UTF-8) becomes null: values decoded from the wire were refused upstream.
 func FromJSONValue(v *structpb.Value) json.RawMessage {
 	if v == nil {
 		return nil
 	}
-	b, err := protojson.Marshal(v)
+	b, err := AppendJSON(nil, v)
 	if err != nil {
-		// A Value built by protobuf decoding always marshals; NaN or
-		// infinite numbers are the only exception and are refused upstream.
 		return json.RawMessage("null")
 	}
-	// protojson varies its whitespace on purpose; compact it so equal values
-	// have equal bytes.
-	var buf bytes.Buffer
-	if json.Compact(&buf, b) != nil {
-		return b
-	}
-	return buf.Bytes()
+	return b
 }
 
 // Memo converts a memo map. The first invalid entry is an error naming its key.
