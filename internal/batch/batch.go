@@ -48,12 +48,16 @@ func New[In, Out any](maxInFlight, maxBatch int, timeout time.Duration, send Sen
 	return &Batcher[In, Out]{send: send, maxInFlight: max(maxInFlight, 1), maxBatch: max(maxBatch, 1), timeout: timeout}
 }
 
-// Do queues in and returns its result, or ctx's error if ctx ends first.
-// A call that was queued is sent whatever happens to ctx afterwards (as a
+// Do queues in and returns its result, or ctx's error if ctx ends first
+// (a ctx that has already ended queues nothing). A call that was queued is sent whatever happens to ctx afterwards (as a
 // request already written would be), so a caller that gave up cannot tell
 // whether it took effect; the batch is sent with ctx's values but not its
 // cancellation, since it carries other callers' items too.
 func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
+	if err := ctx.Err(); err != nil {
+		var zero Out
+		return zero, err
+	}
 	c := &call[In, Out]{ctx: ctx, in: in, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)

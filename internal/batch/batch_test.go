@@ -105,6 +105,20 @@ func TestCallsQueueWhileBatchesAreOut(t *testing.T) {
 	}
 }
 
+func TestEndedContextSendsNothing(t *testing.T) {
+	t.Parallel()
+	g := &gatedSend{}
+	b := New(2, 100, time.Second, g.send)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.Do(ctx, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do with an ended context = %v, want context.Canceled", err)
+	}
+	if len(g.batches) != 0 {
+		t.Errorf("%d batches sent for an ended context, want 0", len(g.batches))
+	}
+}
+
 func TestLightLoadSendsEachCallAlone(t *testing.T) {
 	t.Parallel()
 	g := &gatedSend{}
@@ -137,9 +151,12 @@ func TestCallerGivingUpStillSends(t *testing.T) {
 		_, ok := ctx.Deadline()
 		sent <- sendCtx{ctx.Err(), ctx.Value(key{}), ok}
 	})
+	queued := make(chan int, 1)
+	b.OnQueue = func(n int) { queued <- n }
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
 	done := make(chan error, 1)
 	go func() { _, err := b.Do(ctx, "x"); done <- err }()
+	wait(t, queued, "the call to queue")
 	cancel()
 	if err := wait(t, done, "the caller to give up"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Do after cancel = %v, want context.Canceled", err)
