@@ -2,6 +2,7 @@ package ids
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -45,4 +46,23 @@ func TestValidation(t *testing.T) {
 	if _, err := Namespace("bad ns"); err == nil {
 		t.Fatal("namespace with a space accepted")
 	}
+}
+
+// FuzzCharsets: the byte tables accept exactly what the patterns in the
+// error messages describe.
+func FuzzCharsets(f *testing.F) {
+	patterns := map[*charset]*regexp.Regexp{
+		namespaceChars: regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`),
+		idChars:        regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@+=-]*$`),
+	}
+	for _, s := range []string{"", "a", "-a", "daily-2026-03-01T09:00:00Z", "a b", "é", "a\x00", "Z9._:@+=-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for c, re := range patterns {
+			if got, want := c.valid(s), re.MatchString(s); got != want {
+				t.Fatalf("valid(%q) = %v, pattern %s says %v", s, got, re, want)
+			}
+		}
+	})
 }
