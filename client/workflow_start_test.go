@@ -13,6 +13,7 @@ import (
 
 	"github.com/sundial-dev/sundial/client"
 	"github.com/sundial-dev/sundial/internal/testredis"
+	"github.com/sundial-dev/sundial/internal/testsync"
 	"github.com/sundial-dev/sundial/server"
 )
 
@@ -107,18 +108,18 @@ func TestConcurrentStartsShareCalls(t *testing.T) {
 			}
 			for i := range client.MaxStartsInFlight {
 				go start(fmt.Sprint("first-", i))
-				waitSignal(t, g.entered, "a held StartWorkflow call")
+				testsync.Recv(t, g.entered, "a held StartWorkflow call")
 			}
 			for i := range queued - 1 {
 				go start(fmt.Sprint("rest-", i))
 			}
 			go start("first-0") // a duplicate of an open run: AlreadyExists
-			waitSignal(t, allQueued, "the other starts to queue")
+			testsync.Recv(t, allQueued, "the other starts to queue")
 			close(g.release)
 
 			runIDs := map[string]bool{}
 			for range client.MaxStartsInFlight + queued {
-				r := waitSignal(t, results, "a start's result")
+				r := testsync.Recv(t, results, "a start's result")
 				switch {
 				case r.id == "first-0" && r.err != nil:
 					if !errors.Is(r.err, client.ErrWorkflowAlreadyStarted) {

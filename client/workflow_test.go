@@ -15,6 +15,7 @@ import (
 	"github.com/sundial-dev/sundial/client"
 	"github.com/sundial-dev/sundial/internal/testredis"
 	"github.com/sundial-dev/sundial/internal/testserver"
+	"github.com/sundial-dev/sundial/internal/testsync"
 	"github.com/sundial-dev/sundial/schedule"
 	"github.com/sundial-dev/sundial/server"
 	"github.com/sundial-dev/sundial/worker"
@@ -256,11 +257,11 @@ func TestCancelStopsTheWorkflowCooperatively(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitSignal(t, started, "the run to start")
+	testsync.Recv(t, started, "the run to start")
 	if err := b.c.CancelWorkflow(ctx, run.GetID(), run.GetRunID(), "user asked"); err != nil {
 		t.Fatal(err)
 	}
-	if cause := waitSignal(t, causes, "the workflow's context to end"); !errors.Is(cause, worker.ErrCancelRequested) {
+	if cause := testsync.Recv(t, causes, "the workflow's context to end"); !errors.Is(cause, worker.ErrCancelRequested) {
 		t.Errorf("cause = %v", cause)
 	}
 	var wfe *client.WorkflowFailedError
@@ -286,7 +287,7 @@ func TestTerminateClosesAtOnceAndCancelsTheWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitSignal(t, started, "the run to start")
+	testsync.Recv(t, started, "the run to start")
 	if err := b.c.TerminateWorkflow(ctx, run.GetID(), "", "stop now"); err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +295,7 @@ func TestTerminateClosesAtOnceAndCancelsTheWorker(t *testing.T) {
 	if err := run.Get(ctx, nil); !errors.As(err, &wfe) || wfe.Status != client.WorkflowStatusTerminated {
 		t.Errorf("Get = %v, want a TERMINATED run", err)
 	}
-	if cause := waitSignal(t, causes, "the workflow's context to end"); !errors.Is(cause, worker.ErrRunClosed) {
+	if cause := testsync.Recv(t, causes, "the workflow's context to end"); !errors.Is(cause, worker.ErrRunClosed) {
 		t.Errorf("cause = %v, want ErrRunClosed", cause)
 	}
 	if err := b.c.TerminateWorkflow(ctx, run.GetID(), run.GetRunID(), "again"); !errors.Is(err, client.ErrFailedPrecondition) && !errors.Is(err, client.ErrNotFound) {
@@ -379,17 +380,6 @@ func TestListWorkflowsPagesAndFilters(t *testing.T) {
 	// Stopping early does not fetch further pages.
 	for range b.c.ListWorkflows(ctx, client.ListWorkflowsOptions{PageSize: 1}) {
 		break
-	}
-}
-
-func waitSignal[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(20 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
 	}
 }
 

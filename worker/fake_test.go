@@ -159,19 +159,7 @@ func (f *fakeService) push(t *testing.T, token, typ string, input any, hbTimeout
 	f.tasks <- task
 }
 
-// waitFor receives from ch or fails the test after a generous deadline.
-func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
-}
-
-// noneWithin asserts that nothing arrives on ch before the other signal.
+// expectNone asserts that nothing is waiting on ch.
 func expectNone[T any](t *testing.T, ch <-chan T, what string) {
 	t.Helper()
 	select {

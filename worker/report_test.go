@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
+	"github.com/sundial-dev/sundial/internal/testsync"
 )
 
 // gatedService holds its first ReportTasks calls until release closes, so
@@ -58,16 +59,16 @@ func TestReportsAreBatchedWhileCallsAreOut(t *testing.T) {
 	// One at a time, so that each report has a call of its own.
 	for i := range maxReportsInFlight {
 		b.svc.push(t, fmt.Sprint("first-", i), "ok", nil, 0)
-		waitFor(t, g.entered, "a held ReportTasks call")
+		testsync.Recv(t, g.entered, "a held ReportTasks call")
 	}
 	for i := range runs - maxReportsInFlight {
 		b.svc.push(t, fmt.Sprint("rest-", i), "ok", nil, 0)
 	}
-	waitFor(t, queuedAll, "the other reports to queue")
+	testsync.Recv(t, queuedAll, "the other reports to queue")
 	close(g.release)
 	seen := map[string]bool{}
 	for range runs {
-		seen[waitFor(t, b.svc.completed, "a completion").GetTaskToken()] = true
+		seen[testsync.Recv(t, b.svc.completed, "a completion").GetTaskToken()] = true
 	}
 	if len(seen) != runs {
 		t.Errorf("%d distinct completions, want %d", len(seen), runs)
@@ -99,7 +100,7 @@ func TestBatchedReportRetriesAndStaleItems(t *testing.T) {
 	// The first answer (Unavailable) makes the worker retry; the second
 	// (stale) makes it give up: no completion arrives for "r".
 	b.svc.push(t, "r2", "ok", nil, 0)
-	c := waitFor(t, b.svc.completed, "a completion")
+	c := testsync.Recv(t, b.svc.completed, "a completion")
 	b.stop()
 	expectNone(t, b.svc.completed, "a completion after a stale rejection")
 	if c.GetResult().GetStringValue() != "yes" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/sundial-dev/sundial/internal/testsync"
 	"go.uber.org/goleak"
 )
 
@@ -55,7 +56,7 @@ func (b *testBundle) start(t *testing.T) {
 			return
 		}
 		cancel()
-		if err := waitFor(t, done, "Run to return"); err != nil {
+		if err := testsync.Recv(t, done, "Run to return"); err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	}
@@ -108,7 +109,7 @@ func TestRegisteredShapesDecodeInputAndEncodeResult(t *testing.T) {
 	}
 	got := map[string]string{}
 	for range cases {
-		req := waitFor(t, b.svc.completed, "a completion")
+		req := testsync.Recv(t, b.svc.completed, "a completion")
 		got[req.GetTaskToken()] = ""
 		if req.GetResult() != nil {
 			raw, _ := json.Marshal(req.GetResult().AsInterface())
@@ -197,7 +198,7 @@ func TestFailuresCarryTypeAndRetryability(t *testing.T) {
 		"e": {FailureTypeUnknownWorkflow, false, `"unregistered" is not registered`},
 	}
 	for range wants {
-		f := waitFor(t, b.svc.failed, "a failure")
+		f := testsync.Recv(t, b.svc.failed, "a failure")
 		w := wants[f.GetTaskToken()]
 		if f.GetType() != w.typ || f.GetNonRetryable() != w.nonRetryable || !strings.Contains(f.GetMessage(), w.msg) {
 			t.Errorf("%s: got type %q non-retryable %v message %q; want %q %v containing %q",
@@ -214,7 +215,7 @@ func TestPanicFailsTheAttemptAndTheWorkerGoesOn(t *testing.T) {
 	b.w.RegisterWorkflow("fine", func(context.Context) (int, error) { return 7, nil })
 	b.start(t)
 	b.svc.push(t, "p", "panics", nil, 0)
-	f := waitFor(t, b.svc.failed, "the panic's failure")
+	f := testsync.Recv(t, b.svc.failed, "the panic's failure")
 	if f.GetType() != FailureTypePanic || f.GetNonRetryable() || !strings.Contains(f.GetMessage(), "deliberate") {
 		t.Errorf("failure = %v", f)
 	}
@@ -222,7 +223,7 @@ func TestPanicFailsTheAttemptAndTheWorkerGoesOn(t *testing.T) {
 		t.Errorf("stack trace does not name the panicking function:\n%s", f.GetStackTrace())
 	}
 	b.svc.push(t, "f", "fine", nil, 0)
-	if c := waitFor(t, b.svc.completed, "a completion after the panic"); c.GetResult().GetNumberValue() != 7 {
+	if c := testsync.Recv(t, b.svc.completed, "a completion after the panic"); c.GetResult().GetNumberValue() != 7 {
 		t.Errorf("result = %v, want 7", c.GetResult())
 	}
 }
@@ -242,7 +243,7 @@ func TestHeartbeatCancelRequestCancelsTheWorkflow(t *testing.T) {
 	})
 	b.start(t)
 	b.svc.push(t, "c", "waits", nil, 30*time.Millisecond)
-	f := waitFor(t, b.svc.failed, "the cancelled attempt's failure")
+	f := testsync.Recv(t, b.svc.failed, "the cancelled attempt's failure")
 	if f.GetType() != FailureTypeCanceled || !f.GetNonRetryable() {
 		t.Errorf("failure = %v, want a non-retryable %s", f, FailureTypeCanceled)
 	}
@@ -263,7 +264,7 @@ func TestHeartbeatRejectedMeansRunClosed(t *testing.T) {
 			})
 			b.start(t)
 			b.svc.push(t, "x", "waits", nil, 30*time.Millisecond)
-			if cause := waitFor(t, causes, "the workflow's context to end"); !errors.Is(cause, ErrRunClosed) {
+			if cause := testsync.Recv(t, causes, "the workflow's context to end"); !errors.Is(cause, ErrRunClosed) {
 				t.Errorf("cause = %v, want ErrRunClosed", cause)
 			}
 			b.stop()
@@ -285,17 +286,17 @@ func TestHeartbeatsFollowTheTaskTimeoutAndInfoIsSet(t *testing.T) {
 	})
 	b.start(t)
 	b.svc.push(t, "h", "slow", nil, 60*time.Millisecond)
-	info := waitFor(t, infos, "the workflow to start")
+	info := testsync.Recv(t, infos, "the workflow to start")
 	if info.WorkflowID != "wf-h" || info.RunID != "run-h" || info.Attempt != 1 || info.TaskQueue != "q" {
 		t.Errorf("info = %+v", info)
 	}
 	for range 3 {
-		if tok := waitFor(t, b.svc.beat, "a heartbeat"); tok != "h" {
+		if tok := testsync.Recv(t, b.svc.beat, "a heartbeat"); tok != "h" {
 			t.Errorf("heartbeat for %q", tok)
 		}
 	}
 	close(release)
-	waitFor(t, b.svc.completed, "the completion")
+	testsync.Recv(t, b.svc.completed, "the completion")
 }
 
 func TestConcurrencyIsBoundedBySlots(t *testing.T) {
@@ -323,12 +324,12 @@ func TestConcurrencyIsBoundedBySlots(t *testing.T) {
 		b.svc.push(t, string(rune('a'+i)), "block", nil, 0)
 	}
 	for range slots {
-		waitFor(t, started, "a run to start")
+		testsync.Recv(t, started, "a run to start")
 	}
 	expectNone(t, started, "run beyond the slot count")
 	close(release)
 	for range 10 {
-		waitFor(t, b.svc.completed, "a completion")
+		testsync.Recv(t, b.svc.completed, "a completion")
 	}
 	if p := peak.Load(); p > slots {
 		t.Errorf("peak concurrency %d > %d slots", p, slots)
@@ -352,16 +353,16 @@ func TestDrainFinishesInFlightRunsWithinGrace(t *testing.T) {
 	})
 	b.start(t)
 	b.svc.push(t, "s", "slow", nil, 0)
-	waitFor(t, started, "the run to start")
+	testsync.Recv(t, started, "the run to start")
 	stopped := make(chan struct{})
 	go func() { b.stop(); close(stopped) }()
 	expectNone(t, stopped, "Run returning with a run in flight")
 	close(release)
-	c := waitFor(t, b.svc.completed, "the in-flight run's completion")
+	c := testsync.Recv(t, b.svc.completed, "the in-flight run's completion")
 	if c.GetResult().GetStringValue() != "done" {
 		t.Errorf("result = %v", c.GetResult())
 	}
-	waitFor(t, stopped, "Run to return")
+	testsync.Recv(t, stopped, "Run to return")
 }
 
 func TestDrainAbandonsRunsPastGrace(t *testing.T) {
@@ -377,9 +378,9 @@ func TestDrainAbandonsRunsPastGrace(t *testing.T) {
 	})
 	b.start(t)
 	b.svc.push(t, "s", "stuck", nil, 0)
-	waitFor(t, started, "the run to start")
+	testsync.Recv(t, started, "the run to start")
 	b.stop()
-	if cause := waitFor(t, causes, "the workflow's context to end"); !errors.Is(cause, ErrWorkerShutdown) {
+	if cause := testsync.Recv(t, causes, "the workflow's context to end"); !errors.Is(cause, ErrWorkerShutdown) {
 		t.Errorf("cause = %v, want ErrWorkerShutdown", cause)
 	}
 	expectNone(t, b.svc.failed, "failure report for an abandoned run")
@@ -409,7 +410,7 @@ func TestReportRetriesWhileTheServerIsUnavailable(t *testing.T) {
 	b.w.RegisterWorkflow("ok", func(context.Context) (string, error) { return "yes", nil })
 	b.start(t)
 	b.svc.push(t, "r", "ok", nil, 0)
-	if c := waitFor(t, b.svc.completed, "the completion after retries"); c.GetResult().GetStringValue() != "yes" {
+	if c := testsync.Recv(t, b.svc.completed, "the completion after retries"); c.GetResult().GetStringValue() != "yes" {
 		t.Errorf("result = %v", c.GetResult())
 	}
 	b.svc.mu.Lock()
@@ -429,7 +430,7 @@ func TestStaleAttemptIsNotRetried(t *testing.T) {
 	b.svc.push(t, "s2", "ok", nil, 0)
 	// The rejected completion is dropped, not retried: the one completion
 	// that arrives is the second task's.
-	if c := waitFor(t, b.svc.completed, "a completion"); c.GetTaskToken() != "s2" && c.GetTaskToken() != "s1" {
+	if c := testsync.Recv(t, b.svc.completed, "a completion"); c.GetTaskToken() != "s2" && c.GetTaskToken() != "s1" {
 		t.Errorf("completion for %q", c.GetTaskToken())
 	}
 	b.stop()

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sundial-dev/sundial/internal/testsync"
 )
 
 // gatedSend records each batch and holds the first `hold` until release
@@ -39,17 +41,6 @@ func (g *gatedSend) send(ctx context.Context, items []int, out []int, errs []err
 	}
 }
 
-func wait[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
-}
-
 func TestCallsQueueWhileBatchesAreOut(t *testing.T) {
 	t.Parallel()
 	const inFlight, maxBatch = 2, 4
@@ -69,8 +60,8 @@ func TestCallsQueueWhileBatchesAreOut(t *testing.T) {
 	}
 	for i := range inFlight {
 		go do(100 + i)
-		wait(t, g.entered, "a held batch")
-		wait(t, queued, "a queued call")
+		testsync.Recv(t, g.entered, "a held batch")
+		testsync.Recv(t, queued, "a queued call")
 	}
 	// Six more: they queue behind the held batches and go out in batches
 	// of at most maxBatch. One of them fails on its own.
@@ -79,11 +70,11 @@ func TestCallsQueueWhileBatchesAreOut(t *testing.T) {
 		go do(v)
 	}
 	for n := 0; n < len(more); {
-		n = wait(t, queued, "a queued call")
+		n = testsync.Recv(t, queued, "a queued call")
 	}
 	close(g.release)
 	for range inFlight + len(more) {
-		r := wait(t, results, "a result")
+		r := testsync.Recv(t, results, "a result")
 		switch {
 		case r.in < 0:
 			if r.err == nil || r.out != 0 {
@@ -156,13 +147,13 @@ func TestCallerGivingUpStillSends(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
 	done := make(chan error, 1)
 	go func() { _, err := b.Do(ctx, "x"); done <- err }()
-	wait(t, queued, "the call to queue")
+	testsync.Recv(t, queued, "the call to queue")
 	cancel()
-	if err := wait(t, done, "the caller to give up"); !errors.Is(err, context.Canceled) {
+	if err := testsync.Recv(t, done, "the caller to give up"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Do after cancel = %v, want context.Canceled", err)
 	}
 	close(release)
-	sc := wait(t, sent, "the item to be sent")
+	sc := testsync.Recv(t, sent, "the item to be sent")
 	if sc.err != nil || sc.value != "v" || !sc.hasDeadline {
 		t.Errorf("send context: err %v, value %v, deadline %v; want live, with the caller's value and a deadline", sc.err, sc.value, sc.hasDeadline)
 	}
