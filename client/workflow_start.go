@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sundial-dev/sundial/internal/batch"
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
@@ -23,7 +24,11 @@ import (
 const (
 	maxStartsInFlight = 2
 	maxStartBatch     = 500
-	startSendTimeout  = 30 * time.Second
+	// maxStartBatchBytes keeps a batch well under the server's request
+	// limit (4 MiB by default); a server with a lower one answers a batch
+	// ResourceExhausted, and its starts are then sent one by one.
+	maxStartBatchBytes = 1 << 20
+	startSendTimeout   = 30 * time.Second
 )
 
 // starter sends starts through a batch.Batcher. A server without
@@ -37,6 +42,7 @@ type starter struct {
 func newStarter(svc sundialv1connect.WorkflowServiceClient) *starter {
 	s := &starter{svc: svc}
 	s.batches = batch.New(maxStartsInFlight, maxStartBatch, startSendTimeout, s.sendBatch)
+	s.batches.Size, s.batches.MaxBytes = func(r *pb.StartWorkflowRequest) int { return proto.Size(r) }, maxStartBatchBytes
 	return s
 }
 
@@ -63,8 +69,12 @@ func (s *starter) sendBatch(ctx context.Context, reqs []*pb.StartWorkflowRequest
 		return
 	}
 	res, err := s.svc.StartWorkflows(ctx, connect.NewRequest(&pb.StartWorkflowsRequest{Requests: reqs}))
-	if connect.CodeOf(err) == connect.CodeUnimplemented {
-		s.noBatch.Store(true)
+	if code := connect.CodeOf(err); code == connect.CodeUnimplemented || code == connect.CodeResourceExhausted {
+		// A server without StartWorkflows, or a batch too big for this
+		// server's request limit: each start goes alone.
+		if code == connect.CodeUnimplemented {
+			s.noBatch.Store(true)
+		}
 		var wg sync.WaitGroup
 		for i, r := range reqs {
 			wg.Go(func() { runIDs[i], errs[i] = s.startOne(ctx, r) })

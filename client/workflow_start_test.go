@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path"
+	"strings"
 	"sync"
 	"testing"
 
@@ -54,10 +55,11 @@ func (g *startGate) count(name string) int {
 	return g.calls[name]
 }
 
-func gatedClient(t *testing.T, g *startGate) *client.Client {
+func gatedClient(t *testing.T, g *startGate, maxRequestBytes int) *client.Client {
 	t.Helper()
 	rb := testredis.New(t)
-	srv, err := server.New(server.Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := server.New(server.Config{Redis: rb.Client, KeyPrefix: rb.Prefix, MaxRequestBytes: maxRequestBytes,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestConcurrentStartsShareCalls(t *testing.T) {
 			t.Parallel()
 			g := &startGate{hold: client.MaxStartsInFlight, entered: make(chan struct{}, client.MaxStartsInFlight),
 				release: make(chan struct{}), calls: map[string]int{}, unimplemented: unimplemented}
-			c := gatedClient(t, g)
+			c := gatedClient(t, g, 0)
 			ctx := testCtx(t)
 			const queued = 10
 			allQueued := make(chan struct{})
@@ -146,5 +148,47 @@ func TestConcurrentStartsShareCalls(t *testing.T) {
 				t.Errorf("%d StartWorkflow and %d StartWorkflows calls, want %d and %d", s, b, wantSingles, wantBatches)
 			}
 		})
+	}
+}
+
+// TestBatchTooBigForTheServerIsSentOneByOne: a server with a low request
+// limit refuses a batch whose starts each fit; the client then sends them
+// one by one, and every start succeeds.
+func TestBatchTooBigForTheServerIsSentOneByOne(t *testing.T) {
+	t.Parallel()
+	g := &startGate{hold: client.MaxStartsInFlight, entered: make(chan struct{}, client.MaxStartsInFlight),
+		release: make(chan struct{}), calls: map[string]int{}}
+	c := gatedClient(t, g, 4096)
+	ctx := testCtx(t)
+	const queued = 3
+	allQueued := make(chan struct{})
+	var once sync.Once
+	client.OnStartQueued(c, func(n int) {
+		if n == queued {
+			once.Do(func() { close(allQueued) })
+		}
+	})
+	big := strings.Repeat("x", 1500) // three of them exceed 4 KiB, one does not
+	errs := make(chan error, client.MaxStartsInFlight+queued)
+	start := func(i int) {
+		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: "q"}, "T", map[string]string{"pad": big})
+		errs <- err
+	}
+	for i := range client.MaxStartsInFlight {
+		go start(i)
+		testsync.Recv(t, g.entered, "a held StartWorkflow call")
+	}
+	for i := range queued {
+		go start(client.MaxStartsInFlight + i)
+	}
+	testsync.Recv(t, allQueued, "the other starts to queue")
+	close(g.release)
+	for range client.MaxStartsInFlight + queued {
+		if err := testsync.Recv(t, errs, "a start's result"); err != nil {
+			t.Errorf("start: %v", err)
+		}
+	}
+	if s, b := g.count("StartWorkflow"), g.count("StartWorkflows"); s != client.MaxStartsInFlight+queued || b != 1 {
+		t.Errorf("%d StartWorkflow and %d StartWorkflows calls, want %d and 1", s, b, client.MaxStartsInFlight+queued)
 	}
 }

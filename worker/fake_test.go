@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,9 @@ type fakeService struct {
 	// a server that predates it.
 	batch   bool
 	batches []int // the size of every ReportTasks call, when batch
+	// refuseOver, when set, makes ReportTasks answer ResourceExhausted to
+	// a call of more reports, like a server whose request limit it passes.
+	refuseOver int
 
 	completed chan *pb.CompleteTaskRequest
 	failed    chan *pb.FailTaskRequest
@@ -96,13 +100,17 @@ func (f *fakeService) FailTask(_ context.Context, req *connect.Request[pb.FailTa
 
 func (f *fakeService) ReportTasks(ctx context.Context, req *connect.Request[pb.ReportTasksRequest]) (*connect.Response[pb.ReportTasksResponse], error) {
 	f.mu.Lock()
-	batch := f.batch
+	batch, n := f.batch, len(req.Msg.GetCompletions())+len(req.Msg.GetFailures())
 	if batch {
-		f.batches = append(f.batches, len(req.Msg.GetCompletions())+len(req.Msg.GetFailures()))
+		f.batches = append(f.batches, n)
 	}
+	refuse := f.refuseOver > 0 && n > f.refuseOver
 	f.mu.Unlock()
 	if !batch {
 		return nil, connect.NewError(connect.CodeUnimplemented, errors.New("no ReportTasks"))
+	}
+	if refuse {
+		return nil, connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("%d reports exceed the request limit", n))
 	}
 	res := &pb.ReportTasksResponse{}
 	item := func(err error) *pb.TaskReportResult {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/sundial-dev/sundial/internal/batch"
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
@@ -21,6 +22,11 @@ const maxReportsInFlight = 2
 // maxReportBatch caps the reports of one ReportTasks call (the server
 // accepts 1000).
 const maxReportBatch = 500
+
+// maxReportBatchBytes keeps a ReportTasks call well under the server's
+// request limit (4 MiB by default); a server with a lower one answers a
+// batch ResourceExhausted, and its reports are then sent one by one.
+const maxReportBatchBytes = 1 << 20
 
 // reporter sends attempts' outcomes to the server in batches (see package
 // internal/batch): at light load every report is one call and under load
@@ -38,9 +44,17 @@ type report struct {
 	fail     *pb.FailTaskRequest
 }
 
+func (p report) size() int {
+	if p.complete != nil {
+		return proto.Size(p.complete)
+	}
+	return proto.Size(p.fail)
+}
+
 func newReporter(svc sundialv1connect.WorkerServiceClient, timeout time.Duration) *reporter {
 	r := &reporter{svc: svc}
 	r.batches = batch.New(maxReportsInFlight, maxReportBatch, timeout, r.sendBatch)
+	r.batches.Size, r.batches.MaxBytes = report.size, maxReportBatchBytes
 	return r
 }
 
@@ -78,8 +92,12 @@ func (r *reporter) sendBatch(ctx context.Context, batch []report, _ []struct{}, 
 		}
 	}
 	res, err := r.svc.ReportTasks(ctx, connect.NewRequest(req))
-	if connect.CodeOf(err) == connect.CodeUnimplemented {
-		r.noBatch.Store(true)
+	if code := connect.CodeOf(err); code == connect.CodeUnimplemented || code == connect.CodeResourceExhausted {
+		// A server without ReportTasks, or a batch too big for this
+		// server's request limit: each report goes alone.
+		if code == connect.CodeUnimplemented {
+			r.noBatch.Store(true)
+		}
 		for i, p := range batch {
 			errs[i] = r.sendOne(ctx, p)
 		}

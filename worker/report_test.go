@@ -41,9 +41,27 @@ func (g *gatedService) ReportTasks(ctx context.Context, req *connect.Request[pb.
 // call, and every run's completion arrives.
 func TestReportsAreBatchedWhileCallsAreOut(t *testing.T) {
 	t.Parallel()
-	const runs = 12
+	testQueuedReports(t, 0, []int{1, 1, queuedReportRuns - maxReportsInFlight})
+}
+
+// TestBatchTooBigForTheServerIsReportedOneByOne: a server that refuses a
+// batch as too big (ResourceExhausted) gets its reports one by one, and
+// every completion arrives.
+func TestBatchTooBigForTheServerIsReportedOneByOne(t *testing.T) {
+	t.Parallel()
+	testQueuedReports(t, 1, []int{1, 1, queuedReportRuns - maxReportsInFlight})
+}
+
+const queuedReportRuns = 12
+
+// testQueuedReports holds the first ReportTasks calls, queues the other
+// reports behind them, releases them and checks every completion arrives.
+func testQueuedReports(t *testing.T, refuseOver int, wantBatches []int) {
+	t.Helper()
+	const runs = queuedReportRuns
 	b := setup(t, Options{MaxConcurrentRuns: runs})
 	b.svc.batch = true
+	b.svc.refuseOver = refuseOver
 	g := &gatedService{fakeService: b.svc, release: make(chan struct{}), entered: make(chan struct{}, maxReportsInFlight)}
 	b.w.svc = g
 	b.w.reports.svc = g
@@ -77,9 +95,8 @@ func TestReportsAreBatchedWhileCallsAreOut(t *testing.T) {
 	b.svc.mu.Lock()
 	defer b.svc.mu.Unlock()
 	slices.Sort(b.svc.batches)
-	want := []int{1, 1, runs - maxReportsInFlight}
-	if fmt.Sprint(b.svc.batches) != fmt.Sprint(want) {
-		t.Errorf("ReportTasks batch sizes %v, want %v", b.svc.batches, want)
+	if fmt.Sprint(b.svc.batches) != fmt.Sprint(wantBatches) {
+		t.Errorf("ReportTasks batch sizes %v, want %v", b.svc.batches, wantBatches)
 	}
 }
 

@@ -29,6 +29,13 @@ type Batcher[In, Out any] struct {
 	// time a call is queued.
 	OnQueue func(n int)
 
+	// Size, when set with MaxBytes, measures an item; a batch then holds
+	// items of at most MaxBytes in all (or a single item of any size), so
+	// that batching never makes a request too big for the server when
+	// each of its items alone would fit. Set both before the first Do.
+	Size     func(In) int
+	MaxBytes int
+
 	mu      sync.Mutex
 	queue   []*call[In, Out]
 	sending int
@@ -86,7 +93,7 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 func (b *Batcher[In, Out]) drain() {
 	for {
 		b.mu.Lock()
-		n := min(len(b.queue), b.maxBatch)
+		n := b.take()
 		if n == 0 {
 			b.sending--
 			b.mu.Unlock()
@@ -100,6 +107,22 @@ func (b *Batcher[In, Out]) drain() {
 		b.mu.Unlock()
 		b.sendBatch(batch)
 	}
+}
+
+// take returns how many queued calls the next batch holds. b.mu is held.
+func (b *Batcher[In, Out]) take() int {
+	n := min(len(b.queue), b.maxBatch)
+	if b.Size == nil || b.MaxBytes <= 0 || n == 0 {
+		return n
+	}
+	total := b.Size(b.queue[0].in)
+	for i := 1; i < n; i++ {
+		total += b.Size(b.queue[i].in)
+		if total > b.MaxBytes {
+			return i
+		}
+	}
+	return n
 }
 
 func (b *Batcher[In, Out]) sendBatch(batch []*call[In, Out]) {

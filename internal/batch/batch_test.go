@@ -110,6 +110,50 @@ func TestEndedContextSendsNothing(t *testing.T) {
 	}
 }
 
+// TestBatchesStayUnderMaxBytes: queued items go out in batches of at
+// most MaxBytes, and an item bigger than that goes alone.
+func TestBatchesStayUnderMaxBytes(t *testing.T) {
+	t.Parallel()
+	g := &gatedSend{hold: 1, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	b := New(1, 100, time.Second, g.send)
+	b.Size, b.MaxBytes = func(v int) int { return v }, 10
+	queued := make(chan int, 100)
+	b.OnQueue = func(n int) { queued <- n }
+	results := make(chan error, 10)
+	do := func(v int) {
+		_, err := b.Do(context.Background(), v)
+		results <- err
+	}
+	go do(1)
+	testsync.Recv(t, g.entered, "the held batch")
+	testsync.Recv(t, queued, "the first call")
+	// Queued in this order: 4+4 fit, +4 would not; 30 goes alone; 3+3.
+	for _, v := range []int{4, 4, 4, 30, 3, 3} {
+		go do(v)
+		testsync.Recv(t, queued, "a queued call")
+	}
+	close(g.release)
+	for range 7 {
+		if err := testsync.Recv(t, results, "a result"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, bt := range g.batches {
+		sum := 0
+		for _, v := range bt {
+			sum += v
+		}
+		if sum > 10 && len(bt) > 1 {
+			t.Errorf("batch %v holds %d bytes, over the limit of 10", bt, sum)
+		}
+	}
+	if len(g.batches) != 5 {
+		t.Errorf("batches %v, want 5: [1] [4 4] [4] [30] [3 3]", g.batches)
+	}
+}
+
 func TestLightLoadSendsEachCallAlone(t *testing.T) {
 	t.Parallel()
 	g := &gatedSend{}
