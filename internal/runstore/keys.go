@@ -56,6 +56,11 @@ func (k keys) queue(p int, ns, q string) string { return k.base(p) + ":q:" + ns 
 // status>", "type:<name>", "q:<queue>" or "sch:<id>".
 func (k keys) index(p int, ns, kind string) string { return k.base(p) + ":idx:" + ns + ":" + kind }
 
+// indexQueue is the partition's list of runs started but not yet in the
+// type, queue, schedule and status indexes: "ns|rid|wf|queue|schedule|type"
+// (the type last, as the only part that may hold '|'). See FlushIndexes.
+func (k keys) indexQueue(p int) string { return k.base(p) + ":ixq" }
+
 // closed is the partition's outbox stream of closed runs a schedule started.
 func (k keys) closed(p int) string { return k.base(p) + ":closed" }
 

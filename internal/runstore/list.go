@@ -3,6 +3,7 @@ package runstore
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,9 @@ func (s *Store) List(ctx context.Context, q ListQuery) ([]*Run, string, error) {
 		size = 50
 	case size > 1000:
 		size = 1000
+	}
+	if err := s.FlushIndexes(ctx); err != nil {
+		return nil, "", err
 	}
 	cursor := ""
 	if q.PageToken != "" {
@@ -162,4 +166,38 @@ func (s *Store) loadMembers(ctx context.Context, ns string, members []string) ([
 		out[i] = decodeRun(c.Val())
 	}
 	return out, nil
+}
+
+// indexBatch is how many index queue entries one indexScript call takes.
+const indexBatch = 1000
+
+// FlushIndexes writes the index entries of every run started so far
+// (queued by the start script) into the run indexes. The timer loop calls
+// it on every pass, and List before it reads, so a run that was just
+// started is listed. It is safe to run from any replica at any time.
+func (s *Store) FlushIndexes(ctx context.Context) error {
+	parts := make([]int, s.k.partitions)
+	for p := range parts {
+		parts[p] = p
+	}
+	for len(parts) > 0 {
+		now := s.clock.Now()
+		calls := make([]*scriptCall, len(parts))
+		for i, p := range parts {
+			calls[i] = newCall(indexScript, []string{s.k.indexQueue(p)}, s.argv(p, now, indexBatch))
+		}
+		s.pipe.do(ctx, calls...)
+		var more []int
+		for i, c := range calls {
+			n, err := c.cmd.Int()
+			if err != nil {
+				return fmt.Errorf("write run indexes: %w", err)
+			}
+			if n == indexBatch {
+				more = append(more, parts[i])
+			}
+		}
+		parts = more
+	}
+	return nil
 }

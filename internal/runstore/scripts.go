@@ -80,7 +80,10 @@ local function close_run(run, status, failjson, msg, att, extra, h)
 end
 `
 
-// startScript creates a run. KEYS: run, workflow, request, timers. ARGV
+// startScript creates a run. KEYS: run, workflow, request, timers, index
+// queue. The run's index entries are queued (one RPUSH) rather than
+// written (four ZADDs): indexScript writes them, in bulk, off the start's
+// path. ARGV
 // from 6: ns, wf, rid, id-reuse policy, if-not-exists, request id, due ms,
 // execution deadline ms, queue, expected latest run (cron chains), timer
 // member to remove, request TTL s, type, schedule id, status (1 or 2),
@@ -89,7 +92,7 @@ end
 // st, ct = now, sch = due, hb, att = 0, p), so that no value is sent twice. Returns {code, run id}: 0 started, 1 existing, 2 open
 // run, 3 reuse rejected, 4 chain superseded.
 var startScript = redis.NewScript(luaLib + `
-local run, wfk, reqk, tk = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local run, wfk, reqk, tk, ixq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local ns, wf, rid, policy, ifne, reqid = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local due, xdl, q, expect, rmtm, ttl, wtype, sid, st = ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17], ARGV[18], ARGV[19], ARGV[20]
 if rmtm ~= '' then redis.call('ZREM', tk, rmtm) end
@@ -114,12 +117,7 @@ end
 redis.call('HSET', run, 'ns', ns, 'wf', wf, 'rid', rid, 'type', wtype, 'q', q, 'st', st, 'ct', NOW, 'sch', due, 'hb', ARGV[21], 'att', '0', 'p', P, unpack(ARGV, 22))
 redis.call('HSET', wfk, 'open', rid, 'latest', rid)
 if reqid ~= '' then redis.call('SET', reqk, rid, 'EX', ttl) end
-local m = rid .. '|' .. wf
-local ib = B .. ':idx:' .. ns .. ':'
-redis.call('ZADD', ib .. 'type:' .. wtype, 0, m)
-redis.call('ZADD', ib .. 'q:' .. q, 0, m)
-redis.call('ZADD', ib .. 'open', 0, m)
-if sid ~= '' then redis.call('ZADD', ib .. 'sch:' .. sid, 0, m) end
+redis.call('RPUSH', ixq, ns .. '|' .. rid .. '|' .. wf .. '|' .. q .. '|' .. sid .. '|' .. wtype)
 if tonumber(xdl) > 0 then redis.call('ZADD', tk, xdl, tm('xto', ns, wf, rid, 0)) end
 if st == '1' then
   redis.call('ZADD', tk, due, tm('start', ns, wf, rid, 1))
@@ -127,6 +125,46 @@ else
   enqueue(ns, wf, rid, q)
 end
 return {0, rid}
+`)
+
+// indexScript moves up to n entries of a partition's index queue into the
+// run indexes: the status index the run is in now ("open" or the closed
+// status it reached meanwhile, which close_run also wrote), and its type,
+// queue and schedule indexes, one ZADD per index key for the whole batch.
+// A run deleted meanwhile (gc) is skipped. KEYS: index queue. ARGV from
+// 6: n. Returns the number of entries taken.
+var indexScript = redis.NewScript(luaLib + `
+local es = redis.call('LPOP', KEYS[1], tonumber(ARGV[6]))
+if not es then return 0 end
+local groups, order = {}, {}
+local function add(k, m)
+  local g = groups[k]
+  if not g then g = {}; groups[k] = g; order[#order + 1] = k end
+  g[#g + 1] = '0'; g[#g + 1] = m
+end
+for _, e in ipairs(es) do
+  local parts, from = {}, 1
+  for _ = 1, 5 do
+    local sep = string.find(e, '|', from, true)
+    parts[#parts + 1] = string.sub(e, from, sep - 1)
+    from = sep + 1
+  end
+  local ns, rid, wf, q, sid, wtype = parts[1], parts[2], parts[3], parts[4], parts[5], string.sub(e, from)
+  local st = redis.call('HGET', rkey(ns, wf, rid), 'st')
+  if st then
+    local m = rid .. '|' .. wf
+    local ib = B .. ':idx:' .. ns .. ':'
+    add(stidx(ns, st), m)
+    add(ib .. 'type:' .. wtype, m)
+    add(ib .. 'q:' .. q, m)
+    if sid ~= '' then add(ib .. 'sch:' .. sid, m) end
+  end
+end
+for _, k in ipairs(order) do
+  local g = groups[k]
+  for i = 1, #g, 2000 do redis.call('ZADD', k, unpack(g, i, math.min(i + 1999, #g))) end
+end
+return #es
 `)
 
 // claimScript leases up to n pending runs from one queue partition, and

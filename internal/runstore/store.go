@@ -261,7 +261,7 @@ func (s *Store) startCall(req runs.StartRequest, now, due time.Time, expectPrev,
 	args = appendField(args, "otrg", int64(req.Origin.Trigger))
 	args = appendField(args, "ocli", req.Origin.ClientIdentity)
 	args = appendField(args, "oprev", req.Origin.PreviousRunID)
-	keys := []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf), reqKey, s.k.timers(p)}
+	keys := []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf), reqKey, s.k.timers(p), s.k.indexQueue(p)}
 	return newCall(startScript, keys, args), nil
 }
 

@@ -1,0 +1,91 @@
+package runstore
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sundial-dev/sundial/internal/runs"
+)
+
+// TestIndexesAreWrittenOffTheStartPath: a start queues its index entries;
+// FlushIndexes writes them into the status index the run is in by then
+// (a run closed before the flush is not listed as open), its type (even
+// one holding '|'), queue and schedule indexes, and skips a run deleted
+// meanwhile. List flushes first, so a run just started is listed.
+func TestIndexesAreWrittenOffTheStartPath(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, tb *testBundle) {
+		ctx := context.Background()
+		reqA := tb.req("a")
+		reqA.Origin.ScheduleID = "s1"
+		reqB := tb.req("b")
+		reqB.WorkflowType = "T|x"
+		ids := map[string]string{}
+		for _, r := range []runs.StartRequest{reqA, reqB, tb.req("c"), tb.req("gone")} {
+			res, err := tb.store.Start(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[r.WorkflowID] = res.RunID
+		}
+		members := func(kind string) []string {
+			t.Helper()
+			var out []string
+			for p := range tb.store.Partitions() {
+				ms, err := tb.redis.Client.ZRange(ctx, tb.store.k.index(p, tb.ns, kind), 0, -1).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range ms {
+					_, wf, _ := strings.Cut(m, "|")
+					out = append(out, wf)
+				}
+			}
+			slices.Sort(out)
+			return out
+		}
+		if got := members("type:T"); len(got) != 0 {
+			t.Fatalf("type index before the flush = %v, want empty (written off the start path)", got)
+		}
+		if err := tb.store.Terminate(ctx, tb.ns, "c", ids["c"], "test"); err != nil {
+			t.Fatal(err)
+		}
+		p := tb.store.k.partition(tb.ns, "gone")
+		if err := tb.redis.Client.Del(ctx, tb.store.k.run(p, tb.ns, "gone", ids["gone"])).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := tb.store.FlushIndexes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for kind, want := range map[string][]string{
+			"open":     {"a", "b"},
+			"st:7":     {"c"},
+			"type:T":   {"a", "c"},
+			"type:T|x": {"b"},
+			"q:q":      {"a", "b", "c"},
+			"sch:s1":   {"a"},
+		} {
+			if got := members(kind); !slices.Equal(got, want) {
+				t.Errorf("index %s = %v, want %v", kind, got, want)
+			}
+		}
+		// A start right before List is listed: List flushes first.
+		if _, err := tb.store.Start(ctx, tb.req("d")); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := tb.store.List(ctx, ListQuery{Namespace: tb.ns, WorkflowType: "T"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wfs []string
+		for _, r := range got {
+			wfs = append(wfs, r.WorkflowID)
+		}
+		slices.Sort(wfs)
+		if want := []string{"a", "c", "d"}; !slices.Equal(wfs, want) {
+			t.Errorf("List(type T) = %v, want %v", wfs, want)
+		}
+	})
+}
