@@ -16,7 +16,7 @@ const maxTimerRounds = 10
 // tick is one pass of the timer loop: it claims every due timer entry
 // (delayed starts, retry backoffs, run and execution timeouts, lapsed
 // leases, cron chains) and fires it, writes the index entries of the runs
-// started since the last pass, then delivers closed-run events to the
+// started since the last flush once starts pause, then delivers closed-run events to the
 // scheduler. Replicas may run it at once: claims are atomic, so each
 // entry is handled by one of them. Tests call it after moving a fake clock.
 func (c *runsComponent) tick(ctx context.Context) error {
@@ -37,8 +37,10 @@ func (c *runsComponent) tick(ctx context.Context) error {
 			break
 		}
 	}
-	if err := c.store.FlushIndexes(ctx); err != nil {
-		errs = append(errs, err)
+	if c.store.IndexFlushDue() {
+		if err := c.store.FlushIndexes(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := c.deliverClosed(ctx); err != nil {
 		errs = append(errs, err)

@@ -2,9 +2,11 @@ package runstore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sundial-dev/sundial/internal/runs"
 )
@@ -88,4 +90,47 @@ func TestIndexesAreWrittenOffTheStartPath(t *testing.T) {
 			t.Errorf("List(type T) = %v, want %v", wfs, want)
 		}
 	})
+}
+
+// TestIndexFlushWaitsForStartsToPause: the timer loop files index entries
+// once starts pause for indexQuiet, or after indexMaxDelay of steady
+// starts, on the store's clock.
+func TestIndexFlushWaitsForStartsToPause(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, nil)
+	ctx := context.Background()
+	start := func(wf string) {
+		t.Helper()
+		if _, err := tb.store.Start(ctx, tb.req(wf)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tb.store.FlushIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start("a")
+	if tb.store.IndexFlushDue() {
+		t.Fatal("flush due right after a start")
+	}
+	tb.clock.Advance(indexQuiet)
+	if !tb.store.IndexFlushDue() {
+		t.Fatalf("flush not due after %s without starts", indexQuiet)
+	}
+	if err := tb.store.FlushIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Steady starts, each sooner than indexQuiet after the last: the flush
+	// comes due once indexMaxDelay has passed since the last one.
+	step := indexQuiet / 2
+	for elapsed := time.Duration(0); elapsed < indexMaxDelay; elapsed += step {
+		start(fmt.Sprint("s-", elapsed))
+		if tb.store.IndexFlushDue() {
+			t.Fatalf("flush due %s after the last one, during steady starts", elapsed)
+		}
+		tb.clock.Advance(step)
+	}
+	start("last")
+	if !tb.store.IndexFlushDue() {
+		t.Fatalf("flush not due %s after the last one", indexMaxDelay)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -171,11 +172,29 @@ func (s *Store) loadMembers(ctx context.Context, ns string, members []string) ([
 // indexBatch is how many index queue entries one indexScript call takes.
 const indexBatch = 1000
 
+// The timer loop files index entries once starts pause for indexQuiet, so
+// that a burst of starts (a second's schedule fires) is not slowed by its
+// own index writes, and at least every indexMaxDelay under steady load.
+// List does not wait: it always flushes first.
+const (
+	indexQuiet    = 50 * time.Millisecond
+	indexMaxDelay = time.Second
+)
+
+// IndexFlushDue reports whether the timer loop should call FlushIndexes:
+// no run has started in this process for indexQuiet, or the last flush
+// is indexMaxDelay old.
+func (s *Store) IndexFlushDue() bool {
+	now := s.clock.Now().UnixNano()
+	return now-s.lastStart.Load() >= int64(indexQuiet) || now-s.lastFlush.Load() >= int64(indexMaxDelay)
+}
+
 // FlushIndexes writes the index entries of every run started so far
 // (queued by the start script) into the run indexes. The timer loop calls
 // it on every pass, and List before it reads, so a run that was just
 // started is listed. It is safe to run from any replica at any time.
 func (s *Store) FlushIndexes(ctx context.Context) error {
+	s.lastFlush.Store(s.clock.Now().UnixNano())
 	parts := make([]int, s.k.partitions)
 	for p := range parts {
 		parts[p] = p

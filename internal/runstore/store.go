@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -98,6 +99,10 @@ type Store struct {
 
 	pipe *pipeliner
 
+	// lastStart and lastFlush are the store clock's Unix nanoseconds at
+	// the last start and the last FlushIndexes (see IndexFlushDue).
+	lastStart, lastFlush atomic.Int64
+
 	mu      sync.Mutex
 	entropy io.Reader
 }
@@ -184,6 +189,7 @@ func (s *Store) StartMany(ctx context.Context, reqs []runs.StartRequest) []Start
 		calls = append(calls, c)
 		idx = append(idx, i)
 	}
+	s.lastStart.Store(now.UnixNano())
 	s.pipe.do(ctx, calls...)
 	for j, c := range calls {
 		out[idx[j]].Result, out[idx[j]].Err = startResult(reqs[idx[j]].WorkflowID, c.cmd)
@@ -197,6 +203,7 @@ func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.
 	if err != nil {
 		return runs.StartResult{}, err
 	}
+	s.lastStart.Store(now.UnixNano())
 	s.pipe.do(ctx, c)
 	return startResult(req.WorkflowID, c.cmd)
 }
