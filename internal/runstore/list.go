@@ -191,8 +191,10 @@ func (s *Store) IndexFlushDue() bool {
 
 // FlushIndexes writes the index entries of every run started so far
 // (queued by the start script) into the run indexes. The timer loop calls
-// it on every pass, and List before it reads, so a run that was just
-// started is listed. It is safe to run from any replica at any time.
+// it when IndexFlushDue says so, and List before it reads, so a run whose
+// start returned is listed. It is safe to run from any replica at any
+// time: each queued line is taken by exactly one index script, which files
+// it in the same atomic step.
 func (s *Store) FlushIndexes(ctx context.Context) error {
 	s.lastFlush.Store(s.clock.Now().UnixNano())
 	parts := make([]int, s.k.partitions)
