@@ -36,15 +36,15 @@ func TestConfigRunRetentionDeletesClosedRuns(t *testing.T) {
 	if err := srv.runs.tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := srv.runs.store.Status(ctx, b.Namespace, "wf-retention", res.RunID); err != nil || s != runs.StatusTerminated {
-		t.Fatalf("before the retention passed: status %v, %v; want TERMINATED", s, err)
+	if r, err := srv.runs.store.Get(ctx, b.Namespace, "wf-retention", res.RunID); err != nil || r.Status != runs.StatusTerminated {
+		t.Fatalf("before the retention passed: run %+v, %v; want TERMINATED", r, err)
 	}
 
 	fc.Advance(2 * time.Minute)
 	if err := srv.runs.tick(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.runs.store.Status(ctx, b.Namespace, "wf-retention", res.RunID); !errors.Is(err, runs.ErrNotFound) {
+	if _, err := srv.runs.store.Get(ctx, b.Namespace, "wf-retention", res.RunID); !errors.Is(err, runs.ErrNotFound) {
 		t.Fatalf("after the retention passed: got %v, want runs.ErrNotFound", err)
 	}
 }

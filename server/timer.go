@@ -3,11 +3,15 @@ package server
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
 // timerBatch is how many due entries one partition hands out per claim.
 const timerBatch = 100
+
+// timerWorkers bounds the timer entries one replica fires at once.
+const timerWorkers = 32
 
 // maxTimerRounds bounds one pass, so a flood of due entries cannot starve
 // the loop's other work.
@@ -24,12 +28,26 @@ func (c *runsComponent) tick(ctx context.Context) error {
 	for range maxTimerRounds {
 		// Entries claimed before an error are fired all the same.
 		due, claimErr := c.store.ClaimDue(ctx, timerBatch)
+		// Entries fire concurrently, so that the run store's pipeliner
+		// sends their scripts together rather than one round trip each.
+		// Each script checks the run's state, as it must when two
+		// replicas fire entries of one run at once.
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, timerWorkers)
 		for _, t := range due {
-			if err := c.store.Fire(ctx, t); err != nil {
-				c.log.WarnContext(ctx, "timer failed; it fires again later", "timer", t.Member, "err", err)
-				errs = append(errs, err)
-			}
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if err := c.store.Fire(ctx, t); err != nil {
+					c.log.WarnContext(ctx, "timer failed; it fires again later", "timer", t.Member, "err", err)
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
 		}
+		wg.Wait()
 		if claimErr != nil {
 			return errors.Join(append(errs, claimErr)...)
 		}

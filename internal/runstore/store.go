@@ -309,15 +309,9 @@ var errChainSuperseded = errors.New("cron chain superseded by a newer run")
 // Get returns a run; an empty run id means the workflow id's latest run.
 func (s *Store) Get(ctx context.Context, ns, wf, rid string) (*Run, error) {
 	p := s.k.partition(ns, wf)
-	if rid == "" {
-		latest, err := s.rdb.HGet(ctx, s.k.workflow(p, ns, wf), "latest").Result()
-		if errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("workflow id %q in namespace %q: %w", wf, ns, runs.ErrNotFound)
-		}
-		if err != nil {
-			return nil, err
-		}
-		rid = latest
+	rid, err := s.resolve(ctx, p, ns, wf, rid)
+	if err != nil {
+		return nil, err
 	}
 	h, err := s.rdb.HGetAll(ctx, s.k.run(p, ns, wf, rid)).Result()
 	if err != nil {
@@ -328,23 +322,6 @@ func (s *Store) Get(ctx context.Context, ns, wf, rid string) (*Run, error) {
 		return nil, fmt.Errorf("run %s of workflow id %q in namespace %q: %w", rid, wf, ns, runs.ErrNotFound)
 	}
 	return r, nil
-}
-
-// Status returns a run's status.
-func (s *Store) Status(ctx context.Context, ns, wf, rid string) (runs.Status, error) {
-	p := s.k.partition(ns, wf)
-	if rid == "" {
-		r, err := s.Get(ctx, ns, wf, "")
-		if err != nil {
-			return runs.StatusUnspecified, err
-		}
-		return r.Status, nil
-	}
-	st, err := s.rdb.HGet(ctx, s.k.run(p, ns, wf, rid), "st").Int()
-	if errors.Is(err, redis.Nil) {
-		return runs.StatusUnspecified, fmt.Errorf("run %s of workflow id %q: %w", rid, wf, runs.ErrNotFound)
-	}
-	return runs.Status(st), err
 }
 
 // Statuses returns the status of each run in refs (run ids required), in
@@ -423,7 +400,7 @@ func (s *Store) closeOpen(ctx context.Context, ns, wf, rid string, st runs.Statu
 	if err != nil {
 		return err
 	}
-	res, err := closeOpenScript.Run(ctx, s.rdb, []string{s.k.run(p, ns, wf, rid), s.k.timers(p)},
+	res, err := s.pipe.run(ctx, closeOpenScript, []string{s.k.run(p, ns, wf, rid), s.k.timers(p)},
 		s.argv(p, s.clock.Now(), strconv.Itoa(int(st)), f.json(), f.Message, member, mode)...).Slice()
 	if err != nil {
 		return err

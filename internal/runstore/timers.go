@@ -17,59 +17,24 @@ import (
 const timerClaimLease = 30 * time.Second
 
 // ClaimDue claims up to limit due timer entries from every partition in
-// one pipelined round trip. Each claimed entry must be passed to Fire; on
-// an error, the entries it returns were claimed all the same.
+// one pipelined round trip (through the store's pipeliner, which also
+// re-sends a script Redis no longer knows). Each claimed entry must be
+// passed to Fire; on an error, the entries it returns were claimed all
+// the same.
 func (s *Store) ClaimDue(ctx context.Context, limit int) ([]Timer, error) {
-	parts := make([]int, s.k.partitions)
-	for p := range parts {
-		parts[p] = p
-	}
-	var out []Timer
-	for attempt := 0; ; attempt++ {
-		got, noScript, err := s.claimDue(ctx, parts, limit)
-		out = append(out, got...)
-		if err != nil || len(noScript) == 0 || attempt == 1 {
-			if err == nil && len(noScript) > 0 {
-				err = fmt.Errorf("claim due timers: script not loaded after a reload")
-			}
-			return out, err
-		}
-		// A pipelined EVALSHA of a script Redis does not know (a fresh or
-		// restarted server) fails; Run's EVAL fallback does not apply
-		// inside a pipeline, so load it and try those partitions once more.
-		// The other partitions' claims stand: trying them again would
-		// hide what they claimed for the claim lease.
-		if lerr := claimTimersScript.Load(ctx, s.rdb).Err(); lerr != nil {
-			return out, lerr
-		}
-		parts = noScript
-	}
-}
-
-// claimDue claims due entries of partitions parts; it returns the entries,
-// the partitions whose script Redis did not know, and the first other error.
-func (s *Store) claimDue(ctx context.Context, parts []int, limit int) ([]Timer, []int, error) {
 	now := ms(s.clock.Now())
-	cmds := make([]*redis.Cmd, len(parts))
-	_, _ = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, p := range parts {
-			cmds[i] = claimTimersScript.EvalSha(ctx, pipe, []string{s.k.timers(p)}, now, limit, timerClaimLease.Milliseconds())
-		}
-		return nil
-	})
+	calls := make([]*scriptCall, s.k.partitions)
+	for p := range calls {
+		calls[p] = newCall(claimTimersScript, []string{s.k.timers(p)}, []any{now, limit, timerClaimLease.Milliseconds()})
+	}
+	s.pipe.do(ctx, calls...)
 	var out []Timer
-	var noScript []int
 	var firstErr error
-	for i, c := range cmds {
-		p := parts[i]
-		ms, err := c.StringSlice()
-		switch {
-		case isNoScript(err):
-			noScript = append(noScript, p)
-			continue
-		case err != nil && !errors.Is(err, redis.Nil):
+	for p, c := range calls {
+		ms, err := c.cmd.StringSlice()
+		if err != nil && !errors.Is(err, redis.Nil) {
 			if firstErr == nil {
-				firstErr = err
+				firstErr = fmt.Errorf("claim due timers: %w", err)
 			}
 			continue
 		}
@@ -81,7 +46,7 @@ func (s *Store) claimDue(ctx context.Context, parts []int, limit int) ([]Timer, 
 			}
 		}
 	}
-	return out, noScript, firstErr
+	return out, firstErr
 }
 
 func isNoScript(err error) bool {
@@ -94,7 +59,7 @@ func (s *Store) Fire(ctx context.Context, t Timer) error {
 	p := t.Partition
 	switch t.Kind {
 	case "start":
-		return promoteScript.Run(ctx, s.rdb, []string{s.k.run(p, t.Namespace, t.WorkflowID, t.RunID), s.k.timers(p)},
+		return s.pipe.run(ctx, promoteScript, []string{s.k.run(p, t.Namespace, t.WorkflowID, t.RunID), s.k.timers(p)},
 			s.argv(p, s.clock.Now(), t.Attempt, t.Member)...).Err()
 	case "xto":
 		f := &Failure{Message: "execution timeout exceeded", Type: "ExecutionTimeout", NonRetryable: true}
@@ -114,7 +79,7 @@ func (s *Store) Fire(ctx context.Context, t Timer) error {
 	case "cron":
 		return s.fireCron(ctx, t)
 	case "gc":
-		return gcScript.Run(ctx, s.rdb, []string{s.k.run(p, t.Namespace, t.WorkflowID, t.RunID), s.k.workflow(p, t.Namespace, t.WorkflowID), s.k.timers(p)},
+		return s.pipe.run(ctx, gcScript, []string{s.k.run(p, t.Namespace, t.WorkflowID, t.RunID), s.k.workflow(p, t.Namespace, t.WorkflowID), s.k.timers(p)},
 			s.argv(p, s.clock.Now(), t.Namespace, t.WorkflowID, t.RunID, t.Member)...).Err()
 	}
 	return s.rdb.ZRem(ctx, s.k.timers(p), t.Member).Err()
