@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,11 +74,7 @@ func (s *starter) sendBatch(ctx context.Context, reqs []*pb.StartWorkflowRequest
 		if code == connect.CodeUnimplemented {
 			s.noBatch.Store(true)
 		}
-		var wg sync.WaitGroup
-		for i, r := range reqs {
-			wg.Go(func() { runIDs[i], errs[i] = s.startOne(ctx, r) })
-		}
-		wg.Wait()
+		batch.SendEach(ctx, reqs, runIDs, errs, s.startOne)
 		return
 	}
 	var results []*pb.StartWorkflowResult

@@ -82,9 +82,9 @@ func (r *reporter) sendOne(ctx context.Context, p report) error {
 }
 
 // sendBatch sends one ReportTasks call and hands each report its answer.
-func (r *reporter) sendBatch(ctx context.Context, batch []report, _ []struct{}, errs []error) {
+func (r *reporter) sendBatch(ctx context.Context, items []report, _ []struct{}, errs []error) {
 	req := &pb.ReportTasksRequest{}
-	for _, p := range batch {
+	for _, p := range items {
 		if p.complete != nil {
 			req.Completions = append(req.Completions, p.complete)
 		} else {
@@ -98,9 +98,9 @@ func (r *reporter) sendBatch(ctx context.Context, batch []report, _ []struct{}, 
 		if code == connect.CodeUnimplemented {
 			r.noBatch.Store(true)
 		}
-		for i, p := range batch {
-			errs[i] = r.sendOne(ctx, p)
-		}
+		batch.SendEach(ctx, items, make([]struct{}, len(items)), errs, func(ctx context.Context, p report) (struct{}, error) {
+			return struct{}{}, r.sendOne(ctx, p)
+		})
 		return
 	}
 	var cs, fs []*pb.TaskReportResult
@@ -108,7 +108,7 @@ func (r *reporter) sendBatch(ctx context.Context, batch []report, _ []struct{}, 
 		cs, fs = res.Msg.GetCompletions(), res.Msg.GetFailures()
 	}
 	var ci, fi int
-	for i, p := range batch {
+	for i, p := range items {
 		var it *pb.TaskReportResult
 		switch {
 		case err != nil:

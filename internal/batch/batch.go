@@ -140,3 +140,24 @@ func (b *Batcher[In, Out]) sendBatch(batch []*call[In, Out]) {
 		close(c.done)
 	}
 }
+
+// maxEachInFlight bounds the single calls SendEach has out at once.
+const maxEachInFlight = 16
+
+// SendEach sends every item on its own with one, concurrently (at most
+// maxEachInFlight at once), filling out and errs. A SendFunc uses it when
+// the server refuses the batch call itself: it predates it
+// (Unimplemented), or the batch is over its request limit
+// (ResourceExhausted) while each item alone fits.
+func SendEach[In, Out any](ctx context.Context, items []In, out []Out, errs []error, one func(context.Context, In) (Out, error)) {
+	sem := make(chan struct{}, maxEachInFlight)
+	var wg sync.WaitGroup
+	for i, it := range items {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i], errs[i] = one(ctx, it)
+		})
+	}
+	wg.Wait()
+}
