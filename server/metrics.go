@@ -64,14 +64,11 @@ func (m *metrics) handler() http.Handler {
 }
 
 // fired records one processed fire. A zero due time records no lag.
-func (m *metrics) fired(outcome string, due, enqueued time.Time) {
+func (m *metrics) fired(outcome string) {
 	if m == nil {
 		return
 	}
 	m.fires.WithLabelValues(outcome).Inc()
-	if !due.IsZero() && !enqueued.IsZero() {
-		m.fireLag.Observe(enqueued.Sub(due).Seconds())
-	}
 }
 
 // runClosed records a closed run reported to the scheduler.

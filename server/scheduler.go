@@ -320,12 +320,13 @@ func (s *scheduler) fireBatch(ctx context.Context, fires []claimedFire) error {
 		errOut error
 	)
 	pending := make([]*schedstore.Pending, len(fires))
+	lags := make([][]time.Duration, len(fires))
 	for i, cf := range fires {
 		s.sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-s.sem; wg.Done() }()
-			p, err := s.process(ctx, cf, s.clock.Now())
+			p, lag, err := s.process(ctx, cf, s.clock.Now())
 			if err != nil {
 				s.log.Warn("fire failed; will retry", "namespace", cf.c.Namespace, "schedule", cf.c.ID, "err", err)
 				mu.Lock()
@@ -333,7 +334,7 @@ func (s *scheduler) fireBatch(ctx context.Context, fires []claimedFire) error {
 				mu.Unlock()
 				return
 			}
-			pending[i] = p
+			pending[i], lags[i] = p, lag
 		}()
 	}
 	wg.Wait()
@@ -354,7 +355,7 @@ func (s *scheduler) fireBatch(ctx context.Context, fires []claimedFire) error {
 	}
 	for i, p := range pending {
 		if p != nil {
-			s.observe(fires[i], p.Commit.Executions)
+			s.observe(p.Commit.Executions, lags[i])
 		}
 	}
 	// A schedule that fires again soon is due before the loop's next poll.
@@ -362,19 +363,17 @@ func (s *scheduler) fireBatch(ctx context.Context, fires []claimedFire) error {
 	return errOut
 }
 
-// observe records the committed outcomes of one claimed fire in the
-// metrics. Lag is observed for fires started at their due time, not for
-// buffered ones started later.
-func (s *scheduler) observe(cf claimedFire, execs []schedstore.Execution) {
+// observe records the committed outcomes of one claimed fire and the lags
+// of its runs started at their due time in the metrics.
+func (s *scheduler) observe(execs []schedstore.Execution, lags []time.Duration) {
 	if s.metrics == nil {
 		return
 	}
 	for _, e := range execs {
-		var due, enqueued time.Time
-		if e.Outcome == schedstore.OutcomeStarted && e.Trigger == int(runs.TriggerScheduled) && cf.spec != nil && e.WorkflowID == workflowID(cf.rec, e.Nominal) {
-			due, enqueued = dueAt(cf.spec, cf.rec.ID, e.Nominal), e.Actual
-		}
-		s.metrics.fired(outcomeName(e.Outcome), due, enqueued)
+		s.metrics.fired(outcomeName(e.Outcome))
+	}
+	for _, d := range lags {
+		s.metrics.fireLag.Observe(d.Seconds())
 	}
 }
 
@@ -387,12 +386,13 @@ func outcomeName(o schedstore.Outcome) string {
 // to maxFiresPerClaim) is missed, coalesced, skipped, buffered or started,
 // then one commit records it all and moves the due entry.
 // cf.rec is the schedule as read after the claim; nil when it was deleted.
-// It returns the commit to apply.
-func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) (*schedstore.Pending, error) {
+// It returns the commit to apply and the lags of the runs it started at
+// their due time.
+func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) (*schedstore.Pending, []time.Duration, error) {
 	rec, spec, c := cf.rec, cf.spec, cf.c
 	out := &schedstore.Pending{Namespace: c.Namespace, ID: c.ID, Commit: schedstore.Commit{Claimed: true}}
 	if rec == nil {
-		return out, nil
+		return out, nil, nil
 	}
 	f := newFirer(s.store, s.starter, s.clock, rec)
 	f.c.Claimed, f.c.ExpectGeneration, f.c.ExpectNext = true, rec.Generation, rec.Next
@@ -401,7 +401,7 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 		// accepts stops firing, with a record saying why.
 		f.record(schedstore.Execution{Nominal: rec.Next, Outcome: schedstore.OutcomeFailed, Reason: "spec no longer compiles: " + err.Error(), Trigger: int(runs.TriggerScheduled)})
 		out.Commit = f.c
-		return out, nil
+		return out, f.lags, nil
 	}
 	n := rec.Next
 	active := !rec.State.Paused
@@ -411,8 +411,8 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 		// an expired lease replaced had started it, its id finds that run.
 		if now.Sub(cn) > f.policy.CatchupWindow {
 			f.miss(cn, fmt.Sprintf("older than the catchup window (%s)", f.policy.CatchupWindow))
-		} else if _, err := f.fire(ctx, cn, inFlightWorkflowID(rec), runs.TriggerScheduled, f.policy.Overlap); err != nil {
-			return nil, err
+		} else if _, err := f.fire(ctx, cn, time.Time{}, inFlightWorkflowID(rec), runs.TriggerScheduled, f.policy.Overlap); err != nil {
+			return nil, nil, err
 		}
 	}
 	for i := 0; active && i < maxFiresPerClaim && !n.IsZero() && !dueAt(spec, rec.ID, n).After(now); i++ {
@@ -429,8 +429,8 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 		case f.policy.Coalesce && !next.IsZero() && !dueAt(spec, rec.ID, next).After(now):
 			f.miss(n, "coalesced: a later fire is also due")
 		default:
-			if _, err := f.fire(ctx, n, workflowID(rec, n), runs.TriggerScheduled, f.policy.Overlap); err != nil {
-				return nil, err
+			if _, err := f.fire(ctx, n, dueAt(spec, rec.ID, n), workflowID(rec, n), runs.TriggerScheduled, f.policy.Overlap); err != nil {
+				return nil, nil, err
 			}
 		}
 		n = next
@@ -440,7 +440,7 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 		f.c.Due = dueAt(spec, rec.ID, n)
 	}
 	out.Commit = f.c
-	return out, nil
+	return out, f.lags, nil
 }
 
 // onClosed handles a closed run that a schedule started: it forgets the
@@ -490,7 +490,7 @@ func (s *scheduler) onClosed(ctx context.Context, ev runs.Closed) error {
 		return err
 	}
 	for _, e := range f.c.Executions {
-		s.metrics.fired(outcomeName(e.Outcome), time.Time{}, time.Time{})
+		s.metrics.fired(outcomeName(e.Outcome))
 	}
 	return nil
 }
