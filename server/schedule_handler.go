@@ -109,7 +109,7 @@ func (h *scheduleHandler) DescribeSchedule(ctx context.Context, req *connect.Req
 		CreateTime: convert.Timestamp(rec.Created), UpdateTime: convert.Timestamp(rec.Updated),
 		RecentActions: h.actionResults(ctx, ns, recent, true),
 	}
-	for _, wf := range sortedKeys(running) {
+	for _, wf := range slices.Sorted(maps.Keys(running)) {
 		info.RunningWorkflows = append(info.RunningWorkflows, &pb.RunningWorkflow{WorkflowId: wf, RunId: running[wf]})
 	}
 	if spec, err := compileSpec(rec.Def.Spec); err == nil {
@@ -328,13 +328,4 @@ func (h *scheduleHandler) UnpauseSchedule(ctx context.Context, req *connect.Requ
 		return nil, toConnect(err)
 	}
 	return connect.NewResponse(&pb.UnpauseScheduleResponse{}), nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range maps.Keys(m) {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }

@@ -15,7 +15,6 @@ import (
 type schedulesComponent struct {
 	cfg     *Config
 	starter runs.Starter
-	store   *schedstore.Store
 	sched   *scheduler
 	handler *scheduleHandler
 }
@@ -24,7 +23,7 @@ func newSchedulesComponent(cfg *Config, starter runs.Starter) (*schedulesCompone
 	st := schedstore.New(cfg.Redis, cfg.KeyPrefix, cfg.Partitions)
 	sc := newScheduler(cfg, st, starter)
 	return &schedulesComponent{
-		cfg: cfg, starter: starter, store: st, sched: sc,
+		cfg: cfg, starter: starter, sched: sc,
 		handler: &scheduleHandler{store: st, starter: starter, clock: cfg.Clock, sched: sc},
 	}, nil
 }

@@ -34,8 +34,8 @@ return {2, redis.call('HGET', KEYS[1], 'v')}
 // committing: whoever commits the claim next fires it (deduplicated by its
 // workflow id) and clears the field. Field "cw" keeps the workflow id base
 // of the old definition, so the re-fire uses the id the claimer used.
-// ARGV: 1 expected version or "", 2 due mode ("keep", "" = remove, or a
-// score), 3 member, 4 bump generation ("1"/"0"), 5 definition or "" to keep
+// ARGV: 1 expected version or "", 2 due score ("" removes the due
+// entry), 3 member, 4 bump generation ("1"/"0"), 5 definition or "" to keep
 // it, 6 the update time (ms), 7.. field/value pairs.
 // Returns {code, version}: 0 = missing, 1 = stale version, 2 = done.
 var replaceScript = redis.NewScript(`
@@ -66,7 +66,7 @@ if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'g', 1) end
 local nv = redis.call('HINCRBY', KEYS[1], 'v', 1)
 if ARGV[2] == '' then
   redis.call('ZREM', KEYS[3], ARGV[3])
-elseif ARGV[2] ~= 'keep' then
+else
   redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
 end
 return {2, tostring(nv)}

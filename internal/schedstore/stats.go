@@ -11,34 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ScanExecutions calls fn for every retained execution record of namespace
-// ns with a nominal time in [from, to], partition by partition (unordered
-// across partitions). It is for tools and reports, not for request paths.
-func (s *Store) ScanExecutions(ctx context.Context, ns string, from, to time.Time, fn func(Execution)) error {
-	for p := 0; p < s.k.partitions; p++ {
-		lo := strconv.FormatInt(from.Unix(), 10)
-		var offset int64
-		for {
-			zs, err := s.rdb.ZRangeByScore(ctx, s.k.nsExecs(p, ns), &redis.ZRangeBy{Min: lo, Max: strconv.FormatInt(to.Unix(), 10), Offset: offset, Count: 5000}).Result()
-			if err != nil {
-				return fmt.Errorf("scan executions: %w", err)
-			}
-			for _, m := range zs {
-				e, err := decodeExecution(m)
-				if err != nil {
-					return err
-				}
-				fn(e)
-			}
-			if len(zs) < 5000 {
-				break
-			}
-			offset += int64(len(zs))
-		}
-	}
-	return nil
-}
-
 // MemoryPerSchedule estimates the Redis bytes one stored schedule costs,
 // from MEMORY USAGE of the given schedules' keys: stored is the schedule
 // itself (state hash, definition, and its share of the partition-wide due
@@ -95,8 +67,9 @@ func (s *Store) MemoryPerSchedule(ctx context.Context, ns string, ids []string) 
 
 // ScanScheduleExecutions calls fn for every retained execution record of
 // the given schedules with a nominal time in [from, to], reading each
-// schedule's own records (pipelined, 500 schedules per round trip). Unlike
-// ScanExecutions it is not limited by the namespace-wide retention.
+// schedule's own records (pipelined, 500 schedules per round trip), so it
+// is not limited by the namespace-wide retention. It is for tools and
+// reports, not for request paths.
 func (s *Store) ScanScheduleExecutions(ctx context.Context, ns string, ids []string, from, to time.Time, fn func(Execution)) error {
 	by := &redis.ZRangeBy{Min: strconv.FormatInt(from.Unix(), 10), Max: strconv.FormatInt(to.Unix(), 10)}
 	for len(ids) > 0 {

@@ -119,8 +119,6 @@ type Mutation struct {
 	// Due is when the next action is due (the jittered next time); zero
 	// removes the schedule from the due set.
 	Due time.Time
-	// KeepDue leaves the due entry alone (when SetNext is false).
-	KeepDue bool
 	// Now is the update time.
 	Now time.Time
 }
@@ -146,7 +144,7 @@ func (m Mutation) def() (string, error) {
 	return string(b), nil
 }
 
-func (m Mutation) fields() ([]any, error) {
+func (m Mutation) fields() []any {
 	var f []any
 	if st := m.State; st != nil {
 		f = append(f, "p", boolString(st.Paused), "note", st.Note, "lim", boolString(st.LimitedActions), "rem", st.RemainingActions)
@@ -154,14 +152,11 @@ func (m Mutation) fields() ([]any, error) {
 	if m.SetNext {
 		f = append(f, "n", unixString(m.Next))
 	}
-	return append(f, "u", msString(m.Now)), nil
+	return append(f, "u", msString(m.Now))
 }
 
-func (m Mutation) dueArg(mem string) string {
-	switch {
-	case !m.SetNext && m.KeepDue:
-		return "keep"
-	case m.Due.IsZero() || m.Next.IsZero():
+func (m Mutation) dueArg() string {
+	if m.Due.IsZero() || m.Next.IsZero() {
 		return ""
 	}
 	return msString(m.Due)
@@ -179,16 +174,13 @@ func boolString(b bool) string {
 // Create returns the current token (a retried create).
 func (s *Store) Create(ctx context.Context, ns, id, requestID string, m Mutation) (string, error) {
 	m.SetNext = true
-	f, err := m.fields()
-	if err != nil {
-		return "", err
-	}
+	f := m.fields()
 	d, err := m.def()
 	if err != nil {
 		return "", err
 	}
 	f = append(f, "c", msString(m.Now), "g", "1", "v", "1", "rid", requestID)
-	args := append([]any{id, requestID, m.dueArg(member(ns, id)), member(ns, id), d}, f...)
+	args := append([]any{id, requestID, m.dueArg(), member(ns, id), d}, f...)
 	res, err := createScript.Run(ctx, s.rdb, s.k.all(ns, id), args...).Slice()
 	if err != nil {
 		return "", fmt.Errorf("create schedule: %w", err)
@@ -206,16 +198,13 @@ func (s *Store) Create(ctx context.Context, ns, id, requestID string, m Mutation
 // the definition or the next time bumps the generation, so a fire claimed
 // under the old definition does not move the next time back.
 func (s *Store) Replace(ctx context.Context, ns, id, token string, m Mutation) (string, error) {
-	f, err := m.fields()
-	if err != nil {
-		return "", err
-	}
+	f := m.fields()
 	d, err := m.def()
 	if err != nil {
 		return "", err
 	}
 	bump := boolString(m.SetNext || m.Def != nil)
-	args := append([]any{token, m.dueArg(member(ns, id)), member(ns, id), bump, d, msString(m.Now)}, f...)
+	args := append([]any{token, m.dueArg(), member(ns, id), bump, d, msString(m.Now)}, f...)
 	res, err := replaceScript.Run(ctx, s.rdb, s.k.all(ns, id), args...).Slice()
 	if err != nil {
 		return "", fmt.Errorf("update schedule: %w", err)
@@ -476,7 +465,3 @@ func (s *Store) Release(ctx context.Context, cs []Claimed, due []time.Time) erro
 func (s *Store) DueCount(ctx context.Context, p int) (int64, error) {
 	return s.rdb.ZCard(ctx, s.k.due(p)).Result()
 }
-
-// ErrStale is returned by Commit when another claimer already committed
-// the same fire; nothing was written.
-var ErrStale = errors.New("fire already committed by another claimer")
