@@ -91,14 +91,11 @@ func (h *scheduleHandler) DescribeSchedule(ctx context.Context, req *connect.Req
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	running, err := h.store.Running(ctx, ns, rec.ID)
+	open, err := h.store.Open(ctx, ns, rec.ID)
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	buf, _, err := h.store.Buffer(ctx, ns, rec.ID)
-	if err != nil {
-		return nil, toConnect(err)
-	}
+	running, buf := open.Running, open.Buffer
 	recent, err := h.store.Recent(ctx, ns, rec.ID)
 	if err != nil {
 		return nil, toConnect(err)

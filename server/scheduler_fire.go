@@ -59,7 +59,7 @@ type firer struct {
 	// clock stamps enqueue times (an action's actual time is when its
 	// start returned).
 	clock clock.Clock
-	load  func(ctx context.Context) (map[string]string, []schedstore.Buffered, []string, error)
+	store *schedstore.Store
 
 	loaded    bool
 	running   map[string]string
@@ -78,14 +78,7 @@ type firer struct {
 func newFirer(st *schedstore.Store, starter runs.Starter, clk clock.Clock, rec *schedstore.Record) *firer {
 	return &firer{
 		starter: starter, rec: rec, policy: rec.Def.Policy.WithDefaults(), now: clk.Now(), clock: clk,
-		load: func(ctx context.Context) (map[string]string, []schedstore.Buffered, []string, error) {
-			r, err := st.Running(ctx, rec.Namespace, rec.ID)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			b, raw, err := st.Buffer(ctx, rec.Namespace, rec.ID)
-			return r, b, raw, err
-		},
+		store: st,
 		c: schedstore.Commit{Inc: map[string]int64{}},
 	}
 }
@@ -96,11 +89,11 @@ func (f *firer) ensure(ctx context.Context) error {
 	if f.loaded {
 		return nil
 	}
-	r, b, raw, err := f.load(ctx)
+	open, err := f.store.Open(ctx, f.rec.Namespace, f.rec.ID)
 	if err != nil {
 		return err
 	}
-	f.running, f.stored, f.storedRaw, f.loaded = r, b, raw, true
+	f.running, f.stored, f.storedRaw, f.loaded = open.Running, open.Buffer, open.BufferRaw, true
 	if len(f.running) == 0 {
 		return nil
 	}

@@ -310,16 +310,6 @@ func atoi(s string) int64 {
 	return n
 }
 
-// Running returns the open runs the schedule started: workflow id -> run id.
-func (s *Store) Running(ctx context.Context, ns, id string) (map[string]string, error) {
-	p := s.k.partition(ns, id)
-	m, err := s.rdb.HGetAll(ctx, s.k.running(p, member(ns, id))).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read running runs: %w", err)
-	}
-	return m, nil
-}
-
 // Buffered is a fire waiting for the schedule's open runs to close.
 type Buffered struct {
 	Nominal    time.Time `json:"n"`
@@ -333,22 +323,36 @@ func (b Buffered) Encode() string {
 	return string(out)
 }
 
-// Buffer returns the buffered fires, oldest first, with their stored forms.
-func (s *Store) Buffer(ctx context.Context, ns, id string) ([]Buffered, []string, error) {
-	p := s.k.partition(ns, id)
-	raw, err := s.rdb.LRange(ctx, s.k.buffer(p, member(ns, id)), 0, -1).Result()
-	if err != nil {
-		return nil, nil, fmt.Errorf("read buffer: %w", err)
+// OpenState is what an overlap decision reads: the open runs the schedule
+// started and its buffered fires.
+type OpenState struct {
+	// Running maps workflow id to run id.
+	Running map[string]string
+	// Buffer holds the buffered fires, oldest first; BufferRaw their
+	// stored forms, which Commit.PopBuffer compares.
+	Buffer    []Buffered
+	BufferRaw []string
+}
+
+// Open reads a schedule's open runs and buffer in one round trip.
+func (s *Store) Open(ctx context.Context, ns, id string) (OpenState, error) {
+	p, m := s.k.partition(ns, id), member(ns, id)
+	pipe := s.rdb.Pipeline()
+	running := pipe.HGetAll(ctx, s.k.running(p, m))
+	buffer := pipe.LRange(ctx, s.k.buffer(p, m), 0, -1)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return OpenState{}, fmt.Errorf("read open runs and buffer: %w", err)
 	}
-	out := make([]Buffered, 0, len(raw))
-	for _, r := range raw {
+	st := OpenState{Running: running.Val(), BufferRaw: buffer.Val()}
+	st.Buffer = make([]Buffered, 0, len(st.BufferRaw))
+	for _, r := range st.BufferRaw {
 		var b Buffered
 		if err := json.Unmarshal([]byte(r), &b); err != nil {
-			return nil, nil, fmt.Errorf("decode buffered fire: %w", err)
+			return OpenState{}, fmt.Errorf("decode buffered fire: %w", err)
 		}
-		out = append(out, b)
+		st.Buffer = append(st.Buffer, b)
 	}
-	return out, raw, nil
+	return st, nil
 }
 
 // Action is one action a schedule took, as Describe shows it.
