@@ -185,18 +185,23 @@ func (s *Store) Executions(ctx context.Context, q ExecQuery) ([]Execution, strin
 	}
 	var all []item
 	var bound *execKey // the earliest "last fetched" key among truncated sources
-	for _, src := range srcs {
-		by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(s.execFetch)}
-		var zs []redis.Z
-		var err error
+	// Every source (one per partition for a namespace-wide query) is read
+	// in one pipelined round trip.
+	by := &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(s.execFetch)}
+	cmds := make([]*redis.ZSliceCmd, len(srcs))
+	pipe := s.rdb.Pipeline()
+	for i, src := range srcs {
 		if q.Ascending {
-			zs, err = s.rdb.ZRangeByScoreWithScores(ctx, src, by).Result()
+			cmds[i] = pipe.ZRangeByScoreWithScores(ctx, src, by)
 		} else {
-			zs, err = s.rdb.ZRevRangeByScoreWithScores(ctx, src, by).Result()
+			cmds[i] = pipe.ZRevRangeByScoreWithScores(ctx, src, by)
 		}
-		if err != nil {
-			return nil, "", fmt.Errorf("list executions: %w", err)
-		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, "", fmt.Errorf("list executions: %w", err)
+	}
+	for _, cmd := range cmds {
+		zs := cmd.Val()
 		for _, z := range zs {
 			m, _ := z.Member.(string)
 			id, _, _ := strings.Cut(m, " ")
