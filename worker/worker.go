@@ -207,14 +207,20 @@ func (w *Worker) poll(ctx, runsCtx context.Context, inflight *sync.WaitGroup) {
 	}
 }
 
+// taskLog is the worker's logger with the task's fields. It is built only
+// where something is logged: a run that succeeds logs nothing, and
+// building it for every task cost an allocation-heavy With per run.
+func (w *Worker) taskLog(t *pb.Task) *slog.Logger {
+	return w.log.With("workflow_id", t.GetWorkflowId(), "run_id", t.GetRunId(), "attempt", t.GetAttempt(), "workflow_type", t.GetWorkflowType())
+}
+
 // execute runs one task: heartbeats while the workflow runs, then reports.
 func (w *Worker) execute(runsCtx context.Context, t *pb.Task) {
-	log := w.log.With("workflow_id", t.GetWorkflowId(), "run_id", t.GetRunId(), "attempt", t.GetAttempt(), "workflow_type", t.GetWorkflowType())
 	w.mu.Lock()
 	h, ok := w.handlers[t.GetWorkflowType()]
 	w.mu.Unlock()
 	if !ok {
-		w.report(log, t, nil, &ApplicationError{Type: FailureTypeUnknownWorkflow,
+		w.report(t, nil, &ApplicationError{Type: FailureTypeUnknownWorkflow,
 			Message: fmt.Sprintf("workflow type %q is not registered on worker %s for task queue %s (registered: %s)",
 				t.GetWorkflowType(), w.opts.Identity, w.taskQueue, strings.Join(w.registered(), ", "))}, runsCtx)
 		return
@@ -243,12 +249,12 @@ func (w *Worker) execute(runsCtx context.Context, t *pb.Task) {
 	interval := max(hbTimeout/3, 10*time.Millisecond)
 	hbTimer := time.AfterFunc(interval, func() {
 		defer close(hbDone)
-		w.heartbeat(log, t.GetTaskToken(), interval, cancel, hbStop)
+		w.heartbeat(t, interval, cancel, hbStop)
 	})
 
 	out, err := call(ctx, h, convert.FromJSONValue(t.GetInput()))
 	// Heartbeats go on while the report is retried, so the lease holds.
-	w.report(log, t, out, err, ctx)
+	w.report(t, out, err, ctx)
 	close(hbStop)
 	if !hbTimer.Stop() {
 		<-hbDone
@@ -259,7 +265,7 @@ func (w *Worker) execute(runsCtx context.Context, t *pb.Task) {
 // stop closes. A cancel request cancels the workflow's context with
 // ErrCancelRequested; a server that no longer knows the attempt cancels it
 // with ErrRunClosed.
-func (w *Worker) heartbeat(log *slog.Logger, token string, interval time.Duration, cancel context.CancelCauseFunc, stop <-chan struct{}) {
+func (w *Worker) heartbeat(t *pb.Task, interval time.Duration, cancel context.CancelCauseFunc, stop <-chan struct{}) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for first := true; ; first = false {
@@ -277,27 +283,27 @@ func (w *Worker) heartbeat(log *slog.Logger, token string, interval time.Duratio
 			}
 		}
 		ctx, done := context.WithTimeout(context.Background(), interval)
-		res, err := w.svc.HeartbeatTask(ctx, connect.NewRequest(&pb.HeartbeatTaskRequest{TaskToken: token}))
+		res, err := w.svc.HeartbeatTask(ctx, connect.NewRequest(&pb.HeartbeatTaskRequest{TaskToken: t.GetTaskToken()}))
 		done()
 		switch code := connect.CodeOf(err); {
 		case err == nil && res.Msg.GetCancelRequested():
 			cancel(ErrCancelRequested)
 		case err == nil:
 		case code == connect.CodeNotFound || code == connect.CodeFailedPrecondition:
-			log.Info("run closed on the server; cancelling the workflow", "err", err)
+			w.taskLog(t).Info("run closed on the server; cancelling the workflow", "err", err)
 			cancel(ErrRunClosed)
 			return
 		default:
-			log.Warn("heartbeat failed", "err", err)
+			w.taskLog(t).Warn("heartbeat failed", "err", err)
 		}
 	}
 }
 
 // report sends the attempt's outcome, retrying while the server is
 // unavailable, for up to ReportTimeout. ctx is the workflow's context.
-func (w *Worker) report(log *slog.Logger, t *pb.Task, out json.RawMessage, runErr error, ctx context.Context) {
+func (w *Worker) report(t *pb.Task, out json.RawMessage, runErr error, ctx context.Context) {
 	if cause := context.Cause(ctx); ctx.Err() != nil && (errors.Is(cause, ErrRunClosed) || errors.Is(cause, ErrWorkerShutdown)) {
-		log.Info("not reporting the attempt", "reason", cause)
+		w.taskLog(t).Info("not reporting the attempt", "reason", cause)
 		return
 	}
 	// Reports go to the server in batches (ReportTasks) when many runs end
@@ -324,20 +330,20 @@ func (w *Worker) report(log *slog.Logger, t *pb.Task, out json.RawMessage, runEr
 		switch code := connect.CodeOf(err); {
 		case err == nil:
 			if runErr != nil {
-				log.Info("attempt failed", "err", runErr)
+				w.taskLog(t).Info("attempt failed", "err", runErr)
 			}
 			return
 		case code == connect.CodeNotFound || code == connect.CodeFailedPrecondition:
-			log.Info("server rejected the attempt's outcome (run closed or attempt no longer current)", "err", err)
+			w.taskLog(t).Info("server rejected the attempt's outcome (run closed or attempt no longer current)", "err", err)
 			return
 		case code == connect.CodeInvalidArgument:
-			log.Error("server refused the attempt's outcome", "err", err)
+			w.taskLog(t).Error("server refused the attempt's outcome", "err", err)
 			return
 		}
 		d := backoff.next()
 		select {
 		case <-rctx.Done():
-			log.Error("could not report the attempt; the server will redeliver it", "err", err)
+			w.taskLog(t).Error("could not report the attempt; the server will redeliver it", "err", err)
 			return
 		case <-time.After(d):
 		}
