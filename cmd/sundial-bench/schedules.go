@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -64,15 +63,11 @@ func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partit
 		if err != nil || !runbench.IsLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("--address must be an http:// URL on a loopback address, got %q", address)
 		}
-		opts, err := redis.ParseURL(redisURL)
+		rdb, err := runbench.OpenRedis(redisURL, 256)
 		if err != nil {
-			return nil, fmt.Errorf("--redis-url %q: %w", redisURL, err)
+			return nil, err
 		}
-		if h, _, _ := net.SplitHostPort(opts.Addr); !runbench.IsLoopback(h) {
-			return nil, fmt.Errorf("--redis-url must be a loopback address, got %s", opts.Addr)
-		}
-		opts.PoolSize = max(opts.PoolSize, 256)
-		env.rdb, env.addr = redis.NewClient(opts), address
+		env.rdb, env.addr = rdb, address
 	}
 	// h2c: one multiplexed connection, as gRPC clients use.
 	tr := &http.Transport{Protocols: new(http.Protocols)}

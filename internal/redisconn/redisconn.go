@@ -132,3 +132,26 @@ func redact(raw string) string {
 	}
 	return strings.Replace(u.String(), "xxxxx", "***", 1)
 }
+
+// DeleteMatching deletes every key matching pattern (a SCAN pattern),
+// unlinking them 500 at a time. It is for tests and tools cleaning up
+// their own prefix, never for request paths.
+func DeleteMatching(ctx context.Context, rdb redis.UniversalClient, pattern string) error {
+	it := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+	var batch []string
+	for it.Next(ctx) {
+		batch = append(batch, it.Val())
+		if len(batch) == 500 {
+			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+			return err
+		}
+	}
+	return it.Err()
+}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/sundial-dev/sundial/internal/redisconn"
 )
 
 // EnvURL names the environment variable that points tests at a real Redis.
@@ -107,11 +108,11 @@ func Real(t testing.TB) *Bundle {
 	if u == "" {
 		t.Skip("no real Redis: set SUNDIAL_TEST_REDIS or run redis-server on 127.0.0.1:6379")
 	}
-	opts, err := redis.ParseURL(u)
+	// The connection settings of `sundial server`, so tests run what ships.
+	c, err := redisconn.New(redisconn.Options{URL: u})
 	if err != nil {
 		t.Fatalf("%s=%q: %v", EnvURL, u, err)
 	}
-	c := redis.NewClient(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
@@ -144,18 +145,7 @@ func Mini(t testing.TB) *Bundle {
 func DeletePrefix(c redis.UniversalClient, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 500 {
-			c.Unlink(ctx, batch...)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		c.Unlink(ctx, batch...)
-	}
+	_ = redisconn.DeleteMatching(ctx, c, prefix+":*")
 }
 
 // RandomID returns 12 random hex characters.
@@ -180,14 +170,12 @@ type Server struct {
 // when SUNDIAL_TEST_REDIS is set, and skips otherwise.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
+	if _, err := exec.LookPath("redis-server"); err != nil {
 		if os.Getenv(EnvURL) != "" {
 			t.Fatalf("redis-server not on PATH (apt-get install -y redis-server)")
 		}
 		t.Skip("redis-server not on PATH; this fault test needs its own redis-server")
 	}
-	_ = bin
 	s := &Server{Port: FreePort(t), Dir: t.TempDir(), t: t}
 	s.Start()
 	t.Cleanup(s.Stop)

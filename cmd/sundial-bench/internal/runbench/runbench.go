@@ -73,13 +73,6 @@ type ServerOptions struct {
 
 // StartServer starts a server on redisURL, which must be a loopback address.
 func StartServer(ctx context.Context, redisURL string, so ServerOptions) (*Env, error) {
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		return nil, fmt.Errorf("--redis-url %q: %w", redisURL, err)
-	}
-	if h, _, _ := net.SplitHostPort(opts.Addr); !IsLoopback(h) {
-		return nil, fmt.Errorf("--redis-url must be a loopback address, got %s", opts.Addr)
-	}
 	if so.PoolSize == 0 {
 		so.PoolSize = 64
 	}
@@ -89,9 +82,7 @@ func StartServer(ctx context.Context, redisURL string, so ServerOptions) (*Env, 
 	if so.LogLevel == 0 {
 		so.LogLevel = slog.LevelWarn
 	}
-	// The connection settings of `sundial server`, so the bench measures
-	// what ships.
-	rdb, err := redisconn.New(redisconn.Options{URL: redisURL, PoolSize: max(opts.PoolSize, so.PoolSize)})
+	rdb, err := OpenRedis(redisURL, so.PoolSize)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +113,20 @@ func StartServer(ctx context.Context, redisURL string, so ServerOptions) (*Env, 
 	env.cancel = cancel
 	go func() { env.done <- srv.Serve(sctx, ln) }()
 	return env, nil
+}
+
+// OpenRedis returns a client for redisURL, which must be on a loopback
+// address, with a pool of at least pool connections, through redisconn: the
+// connection settings of `sundial server`, so the bench measures what ships.
+func OpenRedis(redisURL string, pool int) (redis.UniversalClient, error) {
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url %q: %w", redisURL, err)
+	}
+	if h, _, _ := net.SplitHostPort(opts.Addr); !IsLoopback(h) {
+		return nil, fmt.Errorf("--redis-url must be a loopback address, got %s", opts.Addr)
+	}
+	return redisconn.New(redisconn.Options{URL: redisURL, PoolSize: max(opts.PoolSize, pool)})
 }
 
 // Close stops the server and deletes every key under its prefix.
@@ -170,18 +175,7 @@ func IsLoopback(host string) bool {
 func DeletePrefix(rdb redis.UniversalClient, pattern string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	it := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-	var batch []string
-	for it.Next(ctx) {
-		batch = append(batch, it.Val())
-		if len(batch) == 500 {
-			rdb.Unlink(ctx, batch...)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		rdb.Unlink(ctx, batch...)
-	}
+	_ = redisconn.DeleteMatching(ctx, rdb, pattern)
 }
 
 // Procs is a set of worker child processes.
