@@ -79,7 +79,7 @@ func newFirer(st *schedstore.Store, starter runs.Starter, clk clock.Clock, rec *
 	return &firer{
 		starter: starter, rec: rec, policy: rec.Def.Policy.WithDefaults(), now: clk.Now(), clock: clk,
 		store: st,
-		c: schedstore.Commit{Inc: map[string]int64{}},
+		c:     schedstore.Commit{Inc: map[string]int64{}},
 	}
 }
 
