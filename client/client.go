@@ -66,9 +66,12 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
+// validate checks the options; a bad address is an error matching
+// ErrInvalidArgument with Field "address".
 func (o Options) validate() error {
 	if !strings.HasPrefix(o.Address, "http://") && !strings.HasPrefix(o.Address, "https://") {
-		return fmt.Errorf("address %q: use http://host:port or https://host:port", o.Address)
+		return &Error{Kind: ErrInvalidArgument, Field: "address",
+			Message: fmt.Sprintf("address %q: use http://host:port or https://host:port", o.Address)}
 	}
 	return nil
 }

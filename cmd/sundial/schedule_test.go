@@ -203,6 +203,12 @@ func TestScheduleCreateBadInput(t *testing.T) {
 		_, err := nb.run(t, "schedule", "list")
 		wantCallError(t, err, "does not answer", "SUNDIAL_ADDRESS")
 	})
+	t.Run("BadAddress", func(t *testing.T) {
+		t.Parallel()
+		nb := &cliBundle{addr: "ftp://127.0.0.1:7711", namespace: b.namespace}
+		_, err := nb.run(t, "schedule", "list")
+		wantUsageError(t, err, "--address", "http://host:port")
+	})
 	// Nothing that failed was stored.
 	var entries []map[string]any
 	b.runJSON(t, &entries, "schedule", "list")
