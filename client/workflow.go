@@ -12,6 +12,7 @@ import (
 	"github.com/oklog/ulid/v2"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/sundial-dev/sundial/internal/backoff"
 	"github.com/sundial-dev/sundial/internal/convert"
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
 	"github.com/sundial-dev/sundial/schedule"
@@ -76,7 +77,7 @@ func (r *workflowRun) GetRunID() string { return r.runID }
 const resultWait = 30 * time.Second
 
 func (r *workflowRun) Get(ctx context.Context, valuePtr any) error {
-	backoff := 50 * time.Millisecond
+	retry := backoff.New(50*time.Millisecond /* initial */, 2*time.Second /* max */)
 	for {
 		res, err := r.c.workflows.GetWorkflowResult(ctx, connect.NewRequest(&pb.GetWorkflowResultRequest{
 			Namespace:  r.c.opts.Namespace,
@@ -89,15 +90,12 @@ func (r *workflowRun) Get(ctx context.Context, valuePtr any) error {
 			if !errors.Is(err, ErrUnavailable) {
 				return err
 			}
-			select {
-			case <-ctx.Done():
+			if !backoff.Sleep(ctx, retry.Next()) {
 				return ctx.Err()
-			case <-time.After(backoff):
 			}
-			backoff = min(2*backoff, 2*time.Second)
 			continue
 		}
-		backoff = 50 * time.Millisecond
+		retry.Reset()
 		if !res.Msg.GetClosed() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -190,22 +188,20 @@ func (c *Client) ExecuteWorkflow(ctx context.Context, opts StartWorkflowOptions,
 		Identity:  c.opts.Identity,
 	}
 	giveUp := time.Now().Add(startRetryFor)
-	backoff := 50 * time.Millisecond
+	retry := backoff.New(50*time.Millisecond /* initial */, time.Second /* max */)
 	for {
 		runID, err := c.starts.start(ctx, req)
 		if err == nil {
 			return &workflowRun{c: c, id: id, runID: runID}, nil
 		}
 		err = fromConnect(err)
-		if !errors.Is(err, ErrUnavailable) || time.Now().Add(backoff).After(giveUp) {
+		d := retry.Next()
+		if !errors.Is(err, ErrUnavailable) || time.Now().Add(d).After(giveUp) {
 			return nil, err
 		}
-		select {
-		case <-ctx.Done():
+		if !backoff.Sleep(ctx, d) {
 			return nil, err
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, time.Second)
 	}
 }
 

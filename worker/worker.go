@@ -39,6 +39,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/sundial-dev/sundial/client"
+	"github.com/sundial-dev/sundial/internal/backoff"
 	"github.com/sundial-dev/sundial/internal/convert"
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
 	"github.com/sundial-dev/sundial/internal/gen/sundial/v1/sundialv1connect"
@@ -144,7 +145,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // poll is one poller: it waits for a free slot, asks for as many tasks as
 // there are free slots, and starts each task it gets.
 func (w *Worker) poll(ctx, runsCtx context.Context, inflight *sync.WaitGroup) {
-	backoff := newBackoff(100*time.Millisecond /* initial */, 5*time.Second /* max */)
+	retry := backoff.New(100*time.Millisecond /* initial */, 5*time.Second /* max */)
 	for {
 		select {
 		case <-ctx.Done():
@@ -191,18 +192,16 @@ func (w *Worker) poll(ctx, runsCtx context.Context, inflight *sync.WaitGroup) {
 			w.slots <- struct{}{}
 		}
 		if err == nil {
-			backoff.reset()
+			retry.Reset()
 			continue
 		}
 		if ctx.Err() != nil {
 			return
 		}
-		d := backoff.next()
+		d := retry.Next()
 		w.log.Warn("poll failed; retrying", "err", err, "retry_in", d)
-		select {
-		case <-ctx.Done():
+		if !backoff.Sleep(ctx, d) {
 			return
-		case <-time.After(d):
 		}
 	}
 }
@@ -324,7 +323,7 @@ func (w *Worker) report(t *pb.Task, out json.RawMessage, runErr error, ctx conte
 	}
 	rctx, cancel := context.WithTimeout(context.Background(), w.opts.ReportTimeout)
 	defer cancel()
-	backoff := newBackoff(50*time.Millisecond /* initial */, 2*time.Second /* max */)
+	retry := backoff.New(50*time.Millisecond /* initial */, 2*time.Second /* max */)
 	for {
 		err := send(rctx)
 		switch code := connect.CodeOf(err); {
@@ -340,12 +339,9 @@ func (w *Worker) report(t *pb.Task, out json.RawMessage, runErr error, ctx conte
 			w.taskLog(t).Error("server refused the attempt's outcome", "err", err)
 			return
 		}
-		d := backoff.next()
-		select {
-		case <-rctx.Done():
+		if !backoff.Sleep(rctx, retry.Next()) {
 			w.taskLog(t).Error("could not report the attempt; the server will redeliver it", "err", err)
 			return
-		case <-time.After(d):
 		}
 	}
 }
@@ -360,18 +356,3 @@ func (w *Worker) registered() []string {
 	sort.Strings(names)
 	return slices.Clip(names)
 }
-
-// backoff doubles a delay up to a cap.
-type backoff struct{ initial, max, cur time.Duration }
-
-func newBackoff(initial, max time.Duration) *backoff {
-	return &backoff{initial: initial, max: max, cur: initial}
-}
-
-func (b *backoff) next() time.Duration {
-	d := b.cur
-	b.cur = min(2*b.cur, b.max)
-	return d
-}
-
-func (b *backoff) reset() { b.cur = b.initial }
