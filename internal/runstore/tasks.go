@@ -270,13 +270,8 @@ func completeReply(ref TaskRef, cmd *redis.Cmd) error {
 // requested, and closed as FAILED otherwise. It returns the run's new
 // status.
 func (s *Store) Fail(ctx context.Context, ref TaskRef, f Failure) (runs.Status, error) {
-	r, err := s.Get(ctx, ref.Namespace, ref.WorkflowID, ref.RunID)
-	if err != nil {
-		return 0, err
-	}
-	now := s.clock.Now()
-	d := decideRetry(r, ref.Attempt, &f, now)
-	return s.failAttempt(ctx, ref, &f, d, runs.StatusFailed, "", false)
+	sts, errs := s.failMany(ctx, []FailReport{{Ref: ref, Failure: f}})
+	return sts[0], errs[0]
 }
 
 // FailReport is one failed attempt, for FailMany.
@@ -286,15 +281,25 @@ type FailReport struct {
 }
 
 // FailMany ends many attempts with failures as Fail would, in two round
-// trips (read the runs, then run the scripts), and returns one error or nil
-// per report, in order.
+// trips (read what the retry decision needs, then run the scripts), and
+// returns one error or nil per report, in order.
 func (s *Store) FailMany(ctx context.Context, fs []FailReport) []error {
+	_, errs := s.failMany(ctx, fs)
+	return errs
+}
+
+// retryFields are the run fields decideRetry reads (and "rid", without
+// which decodeRun takes the run for missing).
+var retryFields = []string{"rid", "rp", "xdl"}
+
+func (s *Store) failMany(ctx context.Context, fs []FailReport) ([]runs.Status, []error) {
+	sts := make([]runs.Status, len(fs))
 	out := make([]error, len(fs))
-	gets := make([]*redis.MapStringStringCmd, len(fs))
+	gets := make([]*redis.SliceCmd, len(fs))
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i, f := range fs {
 			p := s.k.partition(f.Ref.Namespace, f.Ref.WorkflowID)
-			gets[i] = pipe.HGetAll(ctx, s.k.run(p, f.Ref.Namespace, f.Ref.WorkflowID, f.Ref.RunID))
+			gets[i] = pipe.HMGet(ctx, s.k.run(p, f.Ref.Namespace, f.Ref.WorkflowID, f.Ref.RunID), retryFields...)
 		}
 		return nil
 	})
@@ -302,13 +307,19 @@ func (s *Store) FailMany(ctx context.Context, fs []FailReport) []error {
 		for i := range out {
 			out[i] = err
 		}
-		return out
+		return sts, out
 	}
 	now := s.clock.Now()
 	var calls []*scriptCall
 	var idx []int
 	for i, f := range fs {
-		r := decodeRun(gets[i].Val())
+		h := make(map[string]string, len(retryFields))
+		for j, v := range gets[i].Val() {
+			if v, ok := v.(string); ok {
+				h[retryFields[j]] = v
+			}
+		}
+		r := decodeRun(h)
 		if r == nil {
 			out[i] = fmt.Errorf("run %s of workflow id %q: %w", f.Ref.RunID, f.Ref.WorkflowID, runs.ErrNotFound)
 			continue
@@ -319,9 +330,9 @@ func (s *Store) FailMany(ctx context.Context, fs []FailReport) []error {
 	}
 	s.pipe.do(ctx, calls...)
 	for j, c := range calls {
-		_, out[idx[j]] = failReply(fs[idx[j]].Ref, c.cmd)
+		sts[idx[j]], out[idx[j]] = failReply(fs[idx[j]].Ref, c.cmd)
 	}
-	return out
+	return sts, out
 }
 
 // retryDecision is what happens after a failed attempt.
