@@ -46,15 +46,28 @@ type schedEnv struct {
 	rdb        redis.UniversalClient
 	// server is set when the bench started the server itself.
 	server *runbench.Env
-	client sundialv1connect.ScheduleServiceClient
+	// stopRedis ends the private redis-server of --own-redis.
+	stopRedis func()
+	client    sundialv1connect.ScheduleServiceClient
 }
 
-func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partitions int) (*schedEnv, error) {
-	env := &schedEnv{prefix: prefix, partitions: partitions}
+func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partitions int, ownRedis bool) (*schedEnv, error) {
+	env := &schedEnv{prefix: prefix, partitions: partitions, stopRedis: func() {}}
+	if ownRedis {
+		if address != "" {
+			return nil, errors.New("--own-redis starts a server of its own: it does not go with --address")
+		}
+		url, stop, err := runbench.StartRedis(ctx)
+		if err != nil {
+			return nil, err
+		}
+		redisURL, env.stopRedis = url, stop
+	}
 	if address == "" {
 		// An in-process server on a fresh prefix; its keys go at the end.
-		rb, err := runbench.StartServer(ctx, redisURL, runbench.ServerOptions{PoolSize: 256, Partitions: partitions, LogLevel: slog.LevelError})
+		rb, err := runbench.StartServer(ctx, redisURL, runbench.ServerOptions{PoolSize: 256, Partitions: partitions, LogLevel: slog.LevelError, KeepKeys: ownRedis})
 		if err != nil {
+			env.stopRedis()
 			return nil, err
 		}
 		env.server, env.rdb, env.addr, env.prefix = rb, rb.Redis, rb.Addr, rb.Prefix
@@ -77,8 +90,10 @@ func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partit
 	return env, nil
 }
 
-// close stops an in-process server and deletes its keys.
+// close stops an in-process server and deletes its keys, and ends the
+// private redis-server of --own-redis.
 func (e *schedEnv) close() {
+	defer e.stopRedis()
 	if e.server != nil {
 		e.server.Close() // closes e.rdb too
 		return
@@ -125,13 +140,14 @@ func benchCreate(ctx context.Context, args []string, out io.Writer) error {
 	rate := fs.Int("rate", 1000, "creates per second, open loop")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	partitions := fs.Int("partitions", 16, "partitions of the in-process server")
+	ownRedis := fs.Bool("own-redis", false, "run against a fresh private redis-server on a free loopback port instead of --redis-url (needs redis-server on PATH): a Redis that held a large data set is slower afterwards, even when emptied")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *rate < 1 || *rate > 20000 || *duration <= 0 || *duration > 10*time.Minute {
 		return errors.New("--rate must be 1-20000 and --duration at most 10m")
 	}
-	env, err := startSchedEnv(ctx, *redisURL, *address, "", *partitions)
+	env, err := startSchedEnv(ctx, *redisURL, *address, "", *partitions, *ownRedis)
 	if err != nil {
 		return err
 	}
@@ -268,13 +284,14 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	partitions := fs.Int("partitions", 16, "partitions of the server")
 	workers := fs.Int("creators", 32, "concurrent CreateSchedule calls while storing")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurement window to this file")
+	ownRedis := fs.Bool("own-redis", false, "run against a fresh private redis-server on a free loopback port instead of --redis-url (needs redis-server on PATH): a Redis that held a large data set is slower afterwards, even when emptied")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *schedules < 1 || *schedules > 1_000_000 || *every < time.Second || *every%time.Second != 0 || *jitter < 0 || *jitter > *every || *duration <= 0 || *duration > 10*time.Minute {
 		return errors.New("--schedules 1-1000000, --every whole seconds ≥ 1s, 0 ≤ --jitter ≤ --every, --duration ≤ 10m")
 	}
-	env, err := startSchedEnv(ctx, *redisURL, *address, *prefix, *partitions)
+	env, err := startSchedEnv(ctx, *redisURL, *address, *prefix, *partitions, *ownRedis)
 	if err != nil {
 		return err
 	}
@@ -378,7 +395,7 @@ func benchRSS(ctx context.Context, args []string, out io.Writer) error {
 		return errors.New("--schedules 1-1000000, --rate ≥ 1 dividing --schedules, --warmup > 0")
 	}
 	every := time.Duration(*schedules / *rate) * time.Second
-	env, err := startSchedEnv(ctx, *redisURL, "", "", *partitions)
+	env, err := startSchedEnv(ctx, *redisURL, "", "", *partitions, false)
 	if err != nil {
 		return err
 	}

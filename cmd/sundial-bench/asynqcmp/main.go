@@ -14,15 +14,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/exec"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -62,6 +58,17 @@ type config struct {
 	producers   int
 	pickups     int
 	rounds      int
+	// ownRedis starts a fresh redis-server for each phase.
+	ownRedis bool
+}
+
+// phaseRedis returns the Redis a phase uses: --redis-url, or with
+// --own-redis a fresh private server, which stop ends.
+func (c config) phaseRedis(ctx context.Context) (url string, stop func(), err error) {
+	if !c.ownRedis {
+		return c.redisURL, func() {}, nil
+	}
+	return runbench.StartRedis(ctx)
 }
 
 func compare(ctx context.Context, args []string, out io.Writer) error {
@@ -75,17 +82,9 @@ func compare(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&cfg.rounds, "rounds", 1, "alternate the two systems this many times")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
 	sundialOnly := fs.Bool("sundial-only", false, "measure Sundial alone (no ratio): for profiling its CPU per run")
-	ownRedis := fs.Bool("own-redis", false, "start a private redis-server (no persistence) on a free loopback port for both systems, instead of --redis-url")
+	fs.BoolVar(&cfg.ownRedis, "own-redis", false, "start a fresh private redis-server (no persistence) on a free loopback port for each phase, instead of --redis-url")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *ownRedis {
-		url, stop, err := startRedis(ctx)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		cfg.redisURL = url
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -93,8 +92,12 @@ func compare(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "same Redis %s, %d runs per phase, 1 worker process × %d slots each, %d producers, %d round(s)\n",
-		cfg.redisURL, cfg.runs, cfg.concurrency, cfg.producers, cfg.rounds)
+	where := "same Redis " + cfg.redisURL
+	if cfg.ownRedis {
+		where = "a fresh private redis-server for each phase"
+	}
+	fmt.Fprintf(out, "%s, %d runs per phase, 1 worker process × %d slots each, %d producers, %d round(s)\n",
+		where, cfg.runs, cfg.concurrency, cfg.producers, cfg.rounds)
 	var best [2]float64
 	for r := range cfg.rounds {
 		s, err := sundialPhase(ctx, exe, cfg, out)
@@ -120,7 +123,12 @@ func compare(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func sundialPhase(ctx context.Context, exe string, cfg config, out io.Writer) (float64, error) {
-	env, err := runbench.StartServer(ctx, cfg.redisURL, runbench.ServerOptions{})
+	redisURL, stopRedis, err := cfg.phaseRedis(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer stopRedis()
+	env, err := runbench.StartServer(ctx, redisURL, runbench.ServerOptions{KeepKeys: cfg.ownRedis})
 	if err != nil {
 		return 0, err
 	}
@@ -155,13 +163,18 @@ func sundialPhase(ctx context.Context, exe string, cfg config, out io.Writer) (f
 }
 
 func asynqPhase(ctx context.Context, exe string, cfg config, out io.Writer) (float64, error) {
-	opt, err := asynq.ParseRedisURI(cfg.redisURL)
+	redisURL, stopRedis, err := cfg.phaseRedis(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer stopRedis()
+	opt, err := asynq.ParseRedisURI(redisURL)
 	if err != nil {
 		return 0, err
 	}
 	queue := "cmp-" + runbench.RandomID()
-	defer cleanAsynq(cfg.redisURL, queue)
-	procs, err := runbench.StartProcs(ctx, exe, []string{"asynq-worker", "--redis-url", cfg.redisURL, "--queue", queue, "--concurrency", fmt.Sprint(cfg.concurrency)}, 1)
+	defer cleanAsynq(redisURL, queue)
+	procs, err := runbench.StartProcs(ctx, exe, []string{"asynq-worker", "--redis-url", redisURL, "--queue", queue, "--concurrency", fmt.Sprint(cfg.concurrency)}, 1)
 	if err != nil {
 		return 0, err
 	}
@@ -186,7 +199,7 @@ func asynqPhase(ctx context.Context, exe string, cfg config, out io.Writer) (flo
 		return 0, err
 	}
 	fmt.Fprintf(out, "  asynq pickup: %s\n", lat)
-	rdb := redis.NewClient(mustParseURL(cfg.redisURL))
+	rdb := redis.NewClient(mustParseURL(redisURL))
 	defer rdb.Close()
 	self0, redis0 := runbench.SelfCPU(), runbench.RedisCPU(ctx, rdb)
 	tp, err := runbench.Measure(ctx, procs, cfg.runs, cfg.producers, enqueue(false))
@@ -228,35 +241,6 @@ func cleanAsynq(redisURL, queue string) {
 	defer rdb.Close()
 	runbench.DeletePrefix(rdb, "asynq:{"+queue+"}:*")
 	rdb.SRem(context.Background(), "asynq:queues", queue)
-}
-
-// startRedis starts a private redis-server without persistence on a free
-// loopback port and waits until it answers.
-func startRedis(ctx context.Context) (url string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", os.TempDir())
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start redis-server (is it installed?): %w", err)
-	}
-	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-	url = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	opts, _ := redis.ParseURL(url)
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for rdb.Ping(ctx).Err() != nil {
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, errors.New("private redis-server did not answer within 10s")
-		}
-		time.Sleep(20 * time.Millisecond) // waiting for a process we started
-	}
-	return url, stop, nil
 }
 
 // asynqWorker is the asynq child process: a server with a no-op handler.

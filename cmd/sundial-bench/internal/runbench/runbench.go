@@ -55,8 +55,9 @@ type Env struct {
 	// Prefix is the server's key prefix, deleted by Close.
 	Prefix string
 
-	cancel context.CancelFunc
-	done   chan error
+	cancel   context.CancelFunc
+	done     chan error
+	keepKeys bool
 }
 
 // ServerOptions configures StartServer.
@@ -69,6 +70,9 @@ type ServerOptions struct {
 	Prefix string
 	// LogLevel filters the server's logs (text, on stderr). Optional: defaults to warn.
 	LogLevel slog.Level
+	// KeepKeys leaves the server's keys in Redis on Close: for a private
+	// redis-server about to be stopped anyway.
+	KeepKeys bool
 }
 
 // StartServer starts a server on redisURL, which must be a loopback address.
@@ -92,7 +96,7 @@ func StartServer(ctx context.Context, redisURL string, so ServerOptions) (*Env, 
 		_ = rdb.Close()
 		return nil, fmt.Errorf("redis at %s does not answer (start redis-server or set --redis-url): %w", redisURL, err)
 	}
-	env := &Env{Redis: rdb, Prefix: so.Prefix, done: make(chan error, 1)}
+	env := &Env{Redis: rdb, Prefix: so.Prefix, done: make(chan error, 1), keepKeys: so.KeepKeys}
 	srv, err := server.New(server.Config{
 		Redis:      rdb,
 		KeyPrefix:  env.Prefix,
@@ -129,11 +133,52 @@ func OpenRedis(redisURL string, pool int) (redis.UniversalClient, error) {
 	return redisconn.New(redisconn.Options{URL: redisURL, PoolSize: max(opts.PoolSize, pool)})
 }
 
-// Close stops the server and deletes every key under its prefix.
+// StartRedis starts a private redis-server without persistence on a free
+// loopback port and waits until it answers. A benchmark phase that starts
+// its own measures the code, not the history of a long-lived Redis: one
+// that held a large data set runs the same commands markedly slower after
+// FLUSHALL or deletes (its freed memory stays fragmented), which made
+// back-to-back runs on one server drift.
+func StartRedis(ctx context.Context) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", os.TempDir())
+	// The server dies with the bench, even one killed or interrupted.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("start redis-server (is it installed?): %w", err)
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	url = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	rdb, err := OpenRedis(url, 1)
+	if err != nil {
+		stop()
+		return "", nil, err
+	}
+	defer rdb.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(ctx).Err() != nil {
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, errors.New("private redis-server did not answer within 10s")
+		}
+		time.Sleep(20 * time.Millisecond) // waiting for a process we started
+	}
+	return url, stop, nil
+}
+
+// Close stops the server and deletes every key under its prefix (unless
+// ServerOptions.KeepKeys).
 func (e *Env) Close() {
 	e.cancel()
 	<-e.done
-	DeletePrefix(e.Redis, e.Prefix+":*")
+	if !e.keepKeys {
+		DeletePrefix(e.Redis, e.Prefix+":*")
+	}
 	_ = e.Redis.Close()
 }
 
