@@ -2,6 +2,8 @@ package runstore
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -31,6 +33,10 @@ type pipeliner struct {
 	flushers int
 }
 
+// maxMerge caps the items of one merged script call, so that a call
+// holds Redis for about a millisecond at most.
+const maxMerge = 64
+
 // scriptCall is one script invocation waiting for its pipeline.
 type scriptCall struct {
 	script *redis.Script
@@ -38,6 +44,19 @@ type scriptCall struct {
 	args   []any
 	cmd    *redis.Cmd
 	done   chan struct{}
+	// merge, when set, makes the call one item of a script that takes
+	// many (startScript): keys and args are the item's part. See merge.
+	merge *mergeHead
+}
+
+// mergeHead is what the items of a merged call share.
+type mergeHead struct {
+	// group is the partition: items of one group may share a call, as
+	// their keys share a Cluster slot.
+	group int
+	// keys and args come first in the merged call's KEYS and ARGV.
+	keys []string
+	args []any
 }
 
 func newCall(script *redis.Script, keys []string, args []any) *scriptCall {
@@ -128,29 +147,91 @@ func (p *pipeliner) release() {
 	p.mu.Unlock()
 }
 
-// exec sends one batch. A script Redis does not know (a fresh or restarted
-// server) fails with NOSCRIPT inside a pipeline, where go-redis's EVAL
-// fallback does not apply; such calls are sent again on their own.
+// exec sends one batch, its mergeable calls merged (see merge). A script
+// Redis does not know (a fresh or restarted server) fails with NOSCRIPT
+// inside a pipeline, where go-redis's EVAL fallback does not apply; such
+// calls are sent again on their own.
 func (p *pipeliner) exec(batch []*scriptCall) {
 	ctx := context.Background()
-	if len(batch) == 1 {
-		c := batch[0]
+	sends, items := merge(batch)
+	if len(sends) == 1 {
+		c := sends[0]
 		c.cmd = c.script.Run(ctx, p.rdb, c.keys, c.args...)
-		close(c.done)
-		return
-	}
-	cmds := make([]*redis.Cmd, len(batch))
-	_, _ = p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, c := range batch {
-			cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
+	} else {
+		cmds := make([]*redis.Cmd, len(sends))
+		_, _ = p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i, c := range sends {
+				cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
+			}
+			return nil
+		})
+		for i, c := range sends {
+			c.cmd = cmds[i]
+			if isNoScript(c.cmd.Err()) {
+				c.cmd = c.script.Run(ctx, p.rdb, c.keys, c.args...)
+			}
 		}
-		return nil
-	})
-	for i, c := range batch {
-		c.cmd = cmds[i]
-		if isNoScript(c.cmd.Err()) {
-			c.cmd = c.script.Run(ctx, p.rdb, c.keys, c.args...)
-		}
-		close(c.done)
 	}
+	for i, c := range sends {
+		if items[i] == nil {
+			close(c.done)
+			continue
+		}
+		replies, err := c.cmd.Slice()
+		if err == nil && len(replies) != len(items[i]) {
+			err = fmt.Errorf("merged script call: %d replies for %d items", len(replies), len(items[i]))
+		}
+		for j, it := range items[i] {
+			it.cmd = redis.NewCmd(ctx)
+			if err != nil {
+				it.cmd.SetErr(err)
+			} else {
+				it.cmd.SetVal(replies[j])
+			}
+			close(it.done)
+		}
+	}
+}
+
+// merge returns the calls to send for batch: the calls without merge as
+// they are, and the items of each merge group as calls of at most maxMerge
+// items, whose KEYS are the head's keys and then each item's, whose ARGV
+// are the head's args and then each item's, and whose reply holds one
+// element per item, in order. items[i] lists the calls that sends[i]
+// carries (nil: sends[i] is a call of batch). A merged call saves Redis
+// the per-call cost of a script (parsing the command, building KEYS and
+// ARGV, running the prelude) for all its items but one.
+func merge(batch []*scriptCall) (sends []*scriptCall, items [][]*scriptCall) {
+	var (
+		groups map[int][]*scriptCall
+		order  []int
+	)
+	for _, c := range batch {
+		if c.merge == nil {
+			sends, items = append(sends, c), append(items, nil)
+			continue
+		}
+		if groups == nil {
+			groups = map[int][]*scriptCall{}
+		}
+		g := c.merge.group
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], c)
+	}
+	for _, g := range order {
+		for chunk := range slices.Chunk(groups[g], maxMerge) {
+			head := chunk[0].merge
+			keys := slices.Clip(head.keys)
+			args := slices.Clip(head.args)
+			for _, it := range chunk {
+				keys = append(keys, it.keys...)
+				args = append(args, it.args...)
+			}
+			sends = append(sends, &scriptCall{script: chunk[0].script, keys: keys, args: args})
+			items = append(items, chunk)
+		}
+	}
+	return sends, items
 }

@@ -3,8 +3,11 @@ package runstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sundial-dev/sundial/internal/testredis"
 )
@@ -73,4 +76,70 @@ func TestConcurrentCallsShareRoundTrips(t *testing.T) {
 			t.Errorf("%d distinct run ids, want %d", len(seen), n)
 		}
 	})
+}
+
+// TestMergedCallsAnswerEachItem: the pipeliner sends the items of one
+// merge group as calls of at most maxMerge items, with the head's keys and
+// args first, and hands each item its own element of the reply, or the
+// call's error.
+func TestMergedCallsAnswerEachItem(t *testing.T) {
+	t.Parallel()
+	b := testredis.Mini(t)
+	ctx := context.Background()
+	p := &pipeliner{rdb: b.Client}
+	// Replies, per item, {head arg, item arg, number of keys}.
+	echo := redis.NewScript(`
+local out = {}
+for i = 2, #ARGV do out[#out + 1] = {ARGV[1], ARGV[i], #KEYS} end
+return out`)
+	fail := redis.NewScript(`return redis.error_reply('boom')`)
+	item := func(script *redis.Script, group int, arg string) *scriptCall {
+		c := newCall(script, []string{b.Prefix + ":k" + arg}, []any{arg})
+		c.merge = &mergeHead{group: group, keys: []string{b.Prefix + ":head"}, args: []any{fmt.Sprint("head-", group)}}
+		return c
+	}
+	var calls []*scriptCall
+	for i := range maxMerge + 1 {
+		calls = append(calls, item(echo, 1, fmt.Sprint(i)))
+	}
+	calls = append(calls, item(echo, 2, "x"), item(fail, 3, "y"), item(fail, 3, "z"))
+	plain := newCall(echo, []string{b.Prefix + ":plain"}, []any{"p", "q"})
+	calls = append(calls, plain)
+
+	sends, items := merge(calls)
+	if len(sends) != 5 || items[0] != nil || len(items[1]) != maxMerge || len(items[2]) != 1 || len(items[3]) != 1 || len(items[4]) != 2 {
+		t.Fatalf("merge gave %d calls carrying %v items; want the plain call, then %d and 1 of group 1, 1 of group 2, 2 of group 3",
+			len(sends), lens(items), maxMerge)
+	}
+
+	p.do(ctx, calls...)
+	for i, c := range calls[:maxMerge+2] {
+		// KEYS: the head's, then one per item of the call.
+		want := []any{"head-1", fmt.Sprint(i), int64(1 + maxMerge)}
+		switch i {
+		case maxMerge:
+			want = []any{"head-1", fmt.Sprint(i), int64(2)}
+		case maxMerge + 1:
+			want = []any{"head-2", "x", int64(2)}
+		}
+		if got, err := c.cmd.Slice(); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("item %d: %v, %v; want %v", i, got, err, want)
+		}
+	}
+	for _, c := range calls[maxMerge+2 : maxMerge+4] {
+		if err := c.cmd.Err(); err == nil || !strings.Contains(err.Error(), "boom") {
+			t.Errorf("item of a failing call: %v, want its error", err)
+		}
+	}
+	if got, err := plain.cmd.Slice(); err != nil || len(got) != 1 {
+		t.Errorf("plain call: %v, %v; want its own reply", got, err)
+	}
+}
+
+func lens(items [][]*scriptCall) []int {
+	out := make([]int, len(items))
+	for i, it := range items {
+		out[i] = len(it)
+	}
+	return out
 }

@@ -80,51 +80,68 @@ local function close_run(run, status, failjson, msg, att, extra, h)
 end
 `
 
-// startScript creates a run. KEYS: run, workflow, request, timers, index
-// queue. The run's index entries are queued (one RPUSH) rather than
-// written (four ZADDs): indexScript writes them, in bulk, off the start's
-// path. ARGV
-// from 6: ns, wf, rid, id-reuse policy, if-not-exists, request id, due ms,
-// execution deadline ms, queue, expected latest run (cron chains), timer
-// member to remove, request TTL s, type, schedule id, status (1 or 2),
-// heartbeat ms, then the optional field/value pairs. The fields every run
-// has are written from the positional arguments (ns, wf, rid, type, q,
-// st, ct = now, sch = due, hb, att = 0, p), so that no value is sent twice. Returns {code, run id}: 0 started, 1 existing, 2 open
-// run, 3 reuse rejected, 4 chain superseded.
+// startScript creates runs, several to a call: the pipeliner merges the
+// starts of one partition that share a pipeline (a batch of
+// StartWorkflows, a second's schedule fires) into one call. KEYS: timers,
+// index queue, then run,
+// workflow and request for each run. ARGV from 6, for each run: the
+// number n of optional field arguments at its end, then ns, wf, rid,
+// id-reuse policy, if-not-exists, request id, due ms, execution deadline
+// ms, queue, expected latest run (cron chains), timer member to remove,
+// request TTL s, type, schedule id, status (1 or 2), heartbeat ms, then
+// the n optional field/value arguments. The fields every run has are
+// written from the positional arguments (ns, wf, rid, type, q, st, ct =
+// now, sch = due, hb, att = 0, p), so that no value is sent twice. The
+// runs are started in order, so a later one sees an earlier one of the
+// same workflow id. A run's index entries are queued (one RPUSH) rather
+// than written (four ZADDs): indexScript writes them, in bulk, off the
+// start's path. Returns one {code, run id} per run: 0 started, 1
+// existing, 2 open run, 3 reuse rejected, 4 chain superseded.
 var startScript = redis.NewScript(luaLib + `
-local run, wfk, reqk, tk, ixq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local ns, wf, rid, policy, ifne, reqid = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
-local due, xdl, q, expect, rmtm, ttl, wtype, sid, st = ARGV[12], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17], ARGV[18], ARGV[19], ARGV[20]
-if rmtm ~= '' then redis.call('ZREM', tk, rmtm) end
-local cur = redis.call('HMGET', wfk, 'open', 'latest')
-local open, latest = cur[1], cur[2]
--- A request id can only have been seen for a workflow id that has runs.
-if reqid ~= '' and (open or latest) then
-  local prev = redis.call('GET', reqk)
-  if prev then return {1, prev} end
+local tk, ixq = KEYS[1], KEYS[2]
+local function start(run, wfk, reqk, a, nf)
+  local ns, wf, rid, policy, ifne, reqid = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+  local due, xdl, q, expect, rmtm, ttl = ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10], ARGV[a + 11]
+  local wtype, sid, st, hb = ARGV[a + 12], ARGV[a + 13], ARGV[a + 14], ARGV[a + 15]
+  if rmtm ~= '' then redis.call('ZREM', tk, rmtm) end
+  local cur = redis.call('HMGET', wfk, 'open', 'latest')
+  local open, latest = cur[1], cur[2]
+  -- A request id can only have been seen for a workflow id that has runs.
+  if reqid ~= '' and (open or latest) then
+    local prev = redis.call('GET', reqk)
+    if prev then return {1, prev} end
+  end
+  if expect ~= '' then
+    if latest ~= expect or open then return {4, latest or ''} end
+  elseif open then
+    if ifne == '1' then return {1, open} end
+    if policy ~= '4' then return {2, open} end
+    close_run(rkey(ns, wf, open), '7', '{"message":"terminated: the workflow id was started again with id reuse policy TERMINATE_IF_RUNNING","type":"Terminated","non_retryable":true}', 'terminated by a new start')
+  elseif latest then
+    if ifne == '1' then return {1, latest} end
+    if policy == '3' then return {3, latest} end
+    if policy == '2' and redis.call('HGET', rkey(ns, wf, latest), 'st') == '4' then return {3, latest} end
+  end
+  redis.call('HSET', run, 'ns', ns, 'wf', wf, 'rid', rid, 'type', wtype, 'q', q, 'st', st, 'ct', NOW, 'sch', due, 'hb', hb, 'att', '0', 'p', P, unpack(ARGV, a + 16, a + 15 + nf))
+  redis.call('HSET', wfk, 'open', rid, 'latest', rid)
+  if reqid ~= '' then redis.call('SET', reqk, rid, 'EX', ttl) end
+  redis.call('RPUSH', ixq, ns .. '|' .. rid .. '|' .. wf .. '|' .. q .. '|' .. sid .. '|' .. wtype)
+  if tonumber(xdl) > 0 then redis.call('ZADD', tk, xdl, tm('xto', ns, wf, rid, 0)) end
+  if st == '1' then
+    redis.call('ZADD', tk, due, tm('start', ns, wf, rid, 1))
+  else
+    enqueue(ns, wf, rid, q)
+  end
+  return {0, rid}
 end
-if expect ~= '' then
-  if latest ~= expect or open then return {4, latest or ''} end
-elseif open then
-  if ifne == '1' then return {1, open} end
-  if policy ~= '4' then return {2, open} end
-  close_run(rkey(ns, wf, open), '7', '{"message":"terminated: the workflow id was started again with id reuse policy TERMINATE_IF_RUNNING","type":"Terminated","non_retryable":true}', 'terminated by a new start')
-elseif latest then
-  if ifne == '1' then return {1, latest} end
-  if policy == '3' then return {3, latest} end
-  if policy == '2' and redis.call('HGET', rkey(ns, wf, latest), 'st') == '4' then return {3, latest} end
+local out = {}
+local a, k = 6, 3
+while a <= #ARGV do
+  local nf = tonumber(ARGV[a])
+  out[#out + 1] = start(KEYS[k], KEYS[k + 1], KEYS[k + 2], a + 1, nf)
+  a, k = a + 17 + nf, k + 3
 end
-redis.call('HSET', run, 'ns', ns, 'wf', wf, 'rid', rid, 'type', wtype, 'q', q, 'st', st, 'ct', NOW, 'sch', due, 'hb', ARGV[21], 'att', '0', 'p', P, unpack(ARGV, 22))
-redis.call('HSET', wfk, 'open', rid, 'latest', rid)
-if reqid ~= '' then redis.call('SET', reqk, rid, 'EX', ttl) end
-redis.call('RPUSH', ixq, ns .. '|' .. rid .. '|' .. wf .. '|' .. q .. '|' .. sid .. '|' .. wtype)
-if tonumber(xdl) > 0 then redis.call('ZADD', tk, xdl, tm('xto', ns, wf, rid, 0)) end
-if st == '1' then
-  redis.call('ZADD', tk, due, tm('start', ns, wf, rid, 1))
-else
-  enqueue(ns, wf, rid, q)
-end
-return {0, rid}
+return out
 `)
 
 // indexScript moves up to n entries of a partition's index queue into the

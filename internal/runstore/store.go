@@ -146,7 +146,8 @@ func (s *Store) argv(p int, now time.Time, rest ...any) []any {
 
 // Start starts a run. The request must have been validated (the server
 // does it at its edge). With a cron schedule the first run waits for the
-// first matching time.
+// first matching time. The starts of concurrent calls that reach one
+// partition share a script call (see startScript).
 func (s *Store) Start(ctx context.Context, req runs.StartRequest) (runs.StartResult, error) {
 	return s.StartMany(ctx, []runs.StartRequest{req})[0].Get()
 }
@@ -160,8 +161,8 @@ type StartOutcome struct {
 // Get returns the outcome's result and error.
 func (o StartOutcome) Get() (runs.StartResult, error) { return o.Result, o.Err }
 
-// StartMany starts several runs, each exactly as Start would, with their
-// scripts in one Redis pipeline.
+// StartMany starts several runs, each exactly as Start would, in one
+// Redis pipeline, where the starts of one partition share script calls.
 func (s *Store) StartMany(ctx context.Context, reqs []runs.StartRequest) []StartOutcome {
 	now := s.clock.Now()
 	out := make([]StartOutcome, len(reqs))
@@ -208,7 +209,8 @@ func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.
 	return startResult(req.WorkflowID, c.cmd)
 }
 
-// startCall prepares the start script's call for a run due at due.
+// startCall prepares one run's part of a start script call, for a run due
+// at due; the pipeliner merges the parts of one partition (see merge).
 func (s *Store) startCall(req runs.StartRequest, now, due time.Time, expectPrev, rmTimer string) (*scriptCall, error) {
 	ns, wf := req.Namespace, req.WorkflowID
 	p := s.k.partition(ns, wf)
@@ -251,9 +253,10 @@ func (s *Store) startCall(req runs.StartRequest, now, due time.Time, expectPrev,
 	if ms(due) > ms(now) {
 		st = runs.StatusScheduled
 	}
-	args := s.argv(p, now, ns, wf, rid, int(req.IDReusePolicy), ifne, req.RequestID, ms(due), xdl,
-		req.TaskQueue, expectPrev, rmTimer, int(requestTTL/time.Second), req.WorkflowType, req.Origin.ScheduleID, int(st),
-		hb.Milliseconds())
+	args := []any{0, ns, wf, rid, int(req.IDReusePolicy), ifne, req.RequestID, ms(due), xdl,
+		req.TaskQueue, expectPrev, rmTimer, int(requestTTL / time.Second), req.WorkflowType, req.Origin.ScheduleID, int(st),
+		hb.Milliseconds()}
+	fixed := len(args)
 	// Empty and zero fields are not stored: the readers take a missing
 	// field for one.
 	args = appendField(args, "in", string(req.Input))
@@ -268,13 +271,18 @@ func (s *Store) startCall(req runs.StartRequest, now, due time.Time, expectPrev,
 	args = appendField(args, "otrg", int64(req.Origin.Trigger))
 	args = appendField(args, "ocli", req.Origin.ClientIdentity)
 	args = appendField(args, "oprev", req.Origin.PreviousRunID)
-	keys := []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf), reqKey, s.k.timers(p), s.k.indexQueue(p)}
-	return newCall(startScript, keys, args), nil
+	args[0] = len(args) - fixed
+	c := newCall(startScript, []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf), reqKey}, args)
+	c.merge = &mergeHead{group: p, keys: []string{s.k.timers(p), s.k.indexQueue(p)}, args: s.argv(p, now)}
+	return c, nil
 }
 
-// startResult reads the start script's reply.
+// startResult reads one run's reply of the start script.
 func startResult(wf string, cmd *redis.Cmd) (runs.StartResult, error) {
 	res, err := cmd.Slice()
+	if err == nil && len(res) != 2 {
+		err = fmt.Errorf("unexpected script reply %v", res)
+	}
 	if err != nil {
 		return runs.StartResult{}, fmt.Errorf("start workflow %q: %w", wf, err)
 	}
