@@ -56,7 +56,7 @@ func (c *runsComponent) tick(ctx context.Context) error {
 		}
 	}
 	if c.store.IndexFlushDue() {
-		if err := c.store.FlushIndexes(ctx); err != nil {
+		if err := c.store.FlushIndexesPaced(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -116,7 +116,7 @@ func TestIndexFlushWaitsForStartsToPause(t *testing.T) {
 	if !tb.store.IndexFlushDue() {
 		t.Fatalf("flush not due after %s without starts", indexQuiet)
 	}
-	if err := tb.store.FlushIndexes(ctx); err != nil {
+	if err := tb.store.FlushIndexesPaced(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Steady starts, each sooner than indexQuiet after the last: the flush
@@ -133,4 +133,44 @@ func TestIndexFlushWaitsForStartsToPause(t *testing.T) {
 	if !tb.store.IndexFlushDue() {
 		t.Fatalf("flush not due %s after the last one", indexMaxDelay)
 	}
+}
+
+// TestPacedFlushEmptiesEveryQueue: the timer loop's flush, one partition
+// at a time, files a queue longer than one script call takes.
+func TestPacedFlushEmptiesEveryQueue(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, tb *testBundle) {
+		ctx := context.Background()
+		var reqs []runs.StartRequest
+		inFirst := 0 // runs in partition 0: more than one call's worth
+		for i := 0; inFirst < 2*indexBatch+3; i++ {
+			wf := fmt.Sprint("paced-", i)
+			if tb.store.k.partition(tb.ns, wf) == 0 {
+				inFirst++
+			}
+			reqs = append(reqs, tb.req(wf))
+		}
+		for _, o := range tb.store.StartMany(ctx, reqs) {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+		}
+		if err := tb.store.FlushIndexesPaced(ctx); err != nil {
+			t.Fatal(err)
+		}
+		total := int64(0)
+		for p := range tb.store.Partitions() {
+			if n, err := tb.redis.Client.LLen(ctx, tb.store.k.indexQueue(p)).Result(); err != nil || n != 0 {
+				t.Fatalf("partition %d: %d index entries left after the flush (%v)", p, n, err)
+			}
+			n, err := tb.redis.Client.ZCard(ctx, tb.store.k.index(p, tb.ns, "type:T")).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += n
+		}
+		if total != int64(len(reqs)) {
+			t.Fatalf("type index holds %d runs, want %d", total, len(reqs))
+		}
+	})
 }

@@ -169,16 +169,19 @@ func (s *Store) loadMembers(ctx context.Context, ns string, members []string) ([
 	return out, nil
 }
 
-// indexBatch is how many index queue entries one indexScript call takes.
-const indexBatch = 1000
+// indexBatch is how many index queue entries one indexScript call takes:
+// about a millisecond of Redis's time, so that a flush never holds up the
+// starts and claims of others for long.
+const indexBatch = 64
 
 // The timer loop files index entries once starts pause for indexQuiet, so
 // that a burst of starts (a second's schedule fires) is not slowed by its
-// own index writes, and at least every indexMaxDelay under steady load.
-// List does not wait: it always flushes first.
+// own index writes, and at least every indexMaxDelay under steady load,
+// so that each flush is small. List does not wait: it always flushes
+// first.
 const (
 	indexQuiet    = 50 * time.Millisecond
-	indexMaxDelay = time.Second
+	indexMaxDelay = 200 * time.Millisecond
 )
 
 // IndexFlushDue reports whether the timer loop should call FlushIndexes:
@@ -190,17 +193,39 @@ func (s *Store) IndexFlushDue() bool {
 }
 
 // FlushIndexes writes the index entries of every run started so far
-// (queued by the start script) into the run indexes. The timer loop calls
-// it when IndexFlushDue says so, and List before it reads, so a run whose
-// start returned is listed. It is safe to run from any replica at any
-// time: each queued line is taken by exactly one index script, which files
-// it in the same atomic step.
+// (queued by the start script) into the run indexes. List calls it before
+// it reads, so a run whose start returned is listed; the scripts of all
+// partitions go in one pipeline per round. It is safe to run from any
+// replica at any time: each queued line is taken by exactly one index
+// script, which files it in the same atomic step.
 func (s *Store) FlushIndexes(ctx context.Context) error {
 	s.lastFlush.Store(s.clock.Now().UnixNano())
 	parts := make([]int, s.k.partitions)
 	for p := range parts {
 		parts[p] = p
 	}
+	return s.flushIndexes(ctx, parts)
+}
+
+// FlushIndexesPaced is FlushIndexes one partition at a time, for the timer
+// loop, which calls it when IndexFlushDue says so. Under load it holds
+// Redis for one script at a time: the scripts of every partition back to
+// back in one pipeline held it for tens of milliseconds, and the starts
+// and claims of others waited that long.
+func (s *Store) FlushIndexesPaced(ctx context.Context) error {
+	s.lastFlush.Store(s.clock.Now().UnixNano())
+	for p := range s.k.partitions {
+		if err := s.flushIndexes(ctx, []int{p}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushIndexes files the queued index entries of partitions parts, at
+// most indexBatch per script call and one call per partition in a
+// pipeline, until their queues are empty.
+func (s *Store) flushIndexes(ctx context.Context, parts []int) error {
 	for len(parts) > 0 {
 		now := s.clock.Now()
 		calls := make([]*scriptCall, len(parts))
