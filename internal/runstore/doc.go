@@ -20,12 +20,23 @@
 // A start does not write the run's four index entries (type, queue,
 // schedule, "open"); it appends one line to its partition's index queue.
 // FlushIndexes moves queued lines into the indexes in bulk (one ZADD per
-// index key per batch, reading the run's status at that moment, so a run
-// closed before its flush is filed under its closed status only). The
-// timer loop flushes once starts pause for 50 ms (or every second under
-// steady starts) and List flushes before it reads, so listing stays
-// strongly consistent, while a burst of starts (a second's worth of
-// schedule fires) costs Redis about a third less on its path.
+// index key per batch of at most 64 lines, reading the run's status at
+// that moment, so a run closed before its flush is filed under its closed
+// status only). The timer loop flushes once starts pause for 50 ms (or
+// every 200 ms under steady starts), one partition's script at a time so
+// that no flush holds Redis for more than about a millisecond, and List
+// flushes before it reads, so listing stays strongly consistent, while a
+// burst of starts (a second's worth of schedule fires) costs Redis about a
+// third less on its path.
+//
+// # Merged start scripts
+//
+// The start script takes several runs. The pipeliner merges the starts of
+// one partition that share a pipeline (a StartWorkflows batch, the fires
+// of one second) into calls of at most 64 runs and hands each caller its
+// own element of the reply, which saves Redis the fixed cost of a script
+// call for all runs of a call but one. A later start of the batch sees an
+// earlier one of the same workflow id, exactly as two calls would.
 //
 // # Why lists with a lease set, not Streams with consumer groups
 //
