@@ -145,9 +145,9 @@ return out
 `)
 
 // indexScript moves up to n entries of a partition's index queue into the
-// run indexes: the status index the run is in now ("open" or the closed
-// status it reached meanwhile, which close_run also wrote), and its type,
-// queue and schedule indexes, one ZADD per index key for the whole batch.
+// run indexes: "open" if the run is still open (close_run has filed one
+// that closed meanwhile under its closed status), and its type, queue and
+// schedule indexes, one ZADD per index key for the whole batch.
 // A run deleted meanwhile (gc) is skipped. KEYS: index queue. ARGV from
 // 6: n. Returns the number of entries taken.
 var indexScript = redis.NewScript(luaLib + `
@@ -171,7 +171,8 @@ for _, e in ipairs(es) do
   if st then
     local m = rid .. '|' .. wf
     local ib = B .. ':idx:' .. ns .. ':'
-    add(stidx(ns, st), m)
+    -- close_run filed a run that closed meanwhile under its status.
+    if tonumber(st) < 4 then add(stidx(ns, st), m) end
     add(ib .. 'type:' .. wtype, m)
     add(ib .. 'q:' .. q, m)
     if sid ~= '' then add(ib .. 'sch:' .. sid, m) end
