@@ -145,12 +145,12 @@ type schedBundle struct {
 // t0 is the fake clock's start: a round minute, so interval fires are easy to name.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func schedSetup(t *testing.T, rb *testredis.Bundle) *schedBundle {
+func schedSetup(t testing.TB, rb *testredis.Bundle) *schedBundle {
 	t.Helper()
 	return schedSetupReplica(t, rb, clock.NewFake(t0), newFakeStarter(), "r1")
 }
 
-func schedSetupReplica(t *testing.T, rb *testredis.Bundle, clk *clock.Fake, st *fakeStarter, replica string) *schedBundle {
+func schedSetupReplica(t testing.TB, rb *testredis.Bundle, clk *clock.Fake, st *fakeStarter, replica string) *schedBundle {
 	t.Helper()
 	cfg := Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Clock: clk, Partitions: 4, ReplicaID: replica,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}.WithDefaults()

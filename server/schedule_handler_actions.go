@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -121,6 +123,10 @@ func (h *scheduleHandler) BackfillSchedule(ctx context.Context, req *connect.Req
 	return connect.NewResponse(&pb.BackfillScheduleResponse{NominalTimes: total}), nil
 }
 
+// setAllConcurrency bounds the schedules PauseAllSchedules and
+// ResumeAllSchedules change at once.
+const setAllConcurrency = 16
+
 // setAllPaused pauses or unpauses every schedule of ns carrying tags.
 func (h *scheduleHandler) setAllPaused(ctx context.Context, nsIn string, tags map[string]string, note string, paused bool) (int64, error) {
 	ns, err := ids.Namespace(nsIn)
@@ -142,14 +148,39 @@ func (h *scheduleHandler) setAllPaused(ctx context.Context, nsIn string, tags ma
 		if err != nil {
 			return count, err
 		}
+		// The schedules of a page change independently: at most
+		// setAllConcurrency at once, so a namespace of many schedules
+		// waits for far fewer round trips than it has schedules.
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			pageErr error
+		)
+		sem := make(chan struct{}, setAllConcurrency)
 		for _, e := range page {
-			changed, err := h.setPaused(ctx, ns, e.ID, e.Record, paused, note)
-			if err != nil && !isNotFound(err) {
-				return count, err
+			mu.Lock()
+			failed := pageErr != nil
+			mu.Unlock()
+			if failed {
+				break
 			}
-			if changed {
-				count++
-			}
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				changed, err := h.setPaused(ctx, ns, e.ID, e.Record, paused, note)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err != nil && !isNotFound(err):
+					pageErr = cmp.Or(pageErr, err)
+				case changed:
+					count++
+				}
+			})
+		}
+		wg.Wait()
+		if pageErr != nil {
+			return count, pageErr
 		}
 		if next == "" {
 			return count, nil
