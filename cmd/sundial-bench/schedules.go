@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,20 +100,6 @@ func (e *schedEnv) close() {
 	_ = e.rdb.Close()
 }
 
-// latencies summarises durations.
-type latencies []time.Duration
-
-func (l latencies) String() string {
-	if len(l) == 0 {
-		return "no samples"
-	}
-	s := slices.Clone(l)
-	slices.Sort(s)
-	q := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
-	r := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
-	return fmt.Sprintf("n=%d p50=%s p90=%s p99=%s max=%s", len(s), r(q(0.50)), r(q(0.90)), r(q(0.99)), r(s[len(s)-1]))
-}
-
 func benchSchedule(every, offset time.Duration) *pb.Schedule {
 	return benchJitteredSchedule(every, offset, 0)
 }
@@ -195,14 +180,14 @@ func benchCreate(ctx context.Context, args []string, out io.Writer) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	var ok latencies
+	var ok []time.Duration
 	for _, l := range lats {
 		if l >= 0 {
 			ok = append(ok, l)
 		}
 	}
 	fmt.Fprintf(out, "sent %d in %s (%.0f/s); failed %d, dropped (over 5000 in flight) %d\n", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), failed.Load(), dropped.Load())
-	fmt.Fprintf(out, "CreateSchedule latency: %s\n", ok)
+	fmt.Fprintf(out, "CreateSchedule latency: %s\n", runbench.Summarise(ok))
 	return nil
 }
 
@@ -348,7 +333,7 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
-	var lags latencies
+	var lags []time.Duration
 	started, other := 0, 0
 	ids := make([]string, *schedules)
 	for i := range ids {
@@ -369,7 +354,7 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	window := to.Sub(from) + time.Second
 	fmt.Fprintf(out, "window %s: %d fires started (%.0f fires/s; expected %.0f/s), %d other records\n",
 		window, started, float64(started)/window.Seconds(), float64(*schedules)/every.Seconds(), other)
-	fmt.Fprintf(out, "fire lag (enqueue − due, due = nominal + jitter): %s\n", lags)
+	fmt.Fprintf(out, "fire lag (enqueue − due, due = nominal + jitter): %s\n", runbench.Summarise(lags))
 	return nil
 }
 

@@ -410,8 +410,8 @@ func (r *Reporter) line(s string) {
 
 // Latency summarises pickup latencies.
 type Latency struct {
-	N             int
-	P50, P99, Max time.Duration
+	N                  int
+	P50, P90, P99, Max time.Duration
 }
 
 // Summarise computes the percentiles of ds.
@@ -422,12 +422,16 @@ func Summarise(ds []time.Duration) Latency {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	at := func(q float64) time.Duration { return s[min(len(s)-1, int(q*float64(len(s))))] }
-	return Latency{N: len(s), P50: at(0.50), P99: at(0.99), Max: s[len(s)-1]}
+	return Latency{N: len(s), P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: s[len(s)-1]}
 }
 
-// String prints "p50 … p99 … max … (n=…)".
+// String prints "p50 … p90 … p99 … max … (n=…)", or "no samples".
 func (l Latency) String() string {
-	return fmt.Sprintf("p50 %s  p99 %s  max %s  (n=%d)", l.P50.Round(10*time.Microsecond), l.P99.Round(10*time.Microsecond), l.Max.Round(10*time.Microsecond), l.N)
+	if l.N == 0 {
+		return "no samples"
+	}
+	r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  max %s  (n=%d)", r(l.P50), r(l.P90), r(l.P99), r(l.Max), l.N)
 }
 
 // Throughput is the outcome of a throughput phase.
