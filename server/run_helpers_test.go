@@ -35,7 +35,7 @@ type runsBundle struct {
 var runsEpoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // setupRuns builds a runsBundle on backend b (nil: testredis.New).
-func setupRuns(t *testing.T, b *testredis.Bundle) *runsBundle {
+func setupRuns(t testing.TB, b *testredis.Bundle) *runsBundle {
 	t.Helper()
 	if b == nil {
 		b = testredis.New(t)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/sundial-dev/sundial/internal/runstore"
 )
 
 // timerBatch is how many due entries one partition hands out per claim.
@@ -66,6 +68,10 @@ func (c *runsComponent) tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// closedWorkers bounds the schedules whose closed-run events one pass
+// handles at once.
+const closedWorkers = 16
+
 // outboxBatch is how many closed-run events one pass reads per partition.
 const outboxBatch = 100
 
@@ -89,15 +95,42 @@ func (c *runsComponent) deliverClosed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
+	// The events of one schedule are handled in the order read, one at a
+	// time (each may commit to the schedule); those of different schedules
+	// at once, at most closedWorkers, so that a busy namespace's closes do
+	// not wait for one another's round trips.
+	groups := map[string][]runstore.ClosedEvent{}
+	var order []string
 	for _, ev := range evs {
-		if err := h(ctx, ev.Closed); err != nil {
-			errs = append(errs, err)
-			continue
+		k := ev.Namespace + "/" + ev.ScheduleID
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
 		}
-		if err := c.store.AckClosed(ctx, c.outboxGroup, ev); err != nil {
-			errs = append(errs, err)
-		}
+		groups[k] = append(groups[k], ev)
 	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, closedWorkers)
+	for _, k := range order {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			for _, ev := range groups[k] {
+				err := h(ctx, ev.Closed)
+				if err == nil {
+					err = c.store.AckClosed(ctx, c.outboxGroup, ev)
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
