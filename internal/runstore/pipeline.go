@@ -51,10 +51,12 @@ type scriptCall struct {
 
 // mergeHead is what the items of a merged call share.
 type mergeHead struct {
-	// group is the partition: items of one group may share a call, as
-	// their keys share a Cluster slot.
+	// group is the partition: items of one script and group may share a
+	// call, as their keys share a Cluster slot.
 	group int
-	// keys and args come first in the merged call's KEYS and ARGV.
+	// keys and args come first in the merged call's KEYS and ARGV. The
+	// items of a group have the same head but for the time it holds; the
+	// call takes its first item's.
 	keys []string
 	args []any
 }
@@ -194,17 +196,21 @@ func (p *pipeliner) exec(batch []*scriptCall) {
 }
 
 // merge returns the calls to send for batch: the calls without merge as
-// they are, and the items of each merge group as calls of at most maxMerge
-// items, whose KEYS are the head's keys and then each item's, whose ARGV
+// they are, and the items of each script's merge group as calls of at most
+// maxMerge items, whose KEYS are the head's keys and then each item's, whose ARGV
 // are the head's args and then each item's, and whose reply holds one
 // element per item, in order. items[i] lists the calls that sends[i]
 // carries (nil: sends[i] is a call of batch). A merged call saves Redis
 // the per-call cost of a script (parsing the command, building KEYS and
 // ARGV, running the prelude) for all its items but one.
 func merge(batch []*scriptCall) (sends []*scriptCall, items [][]*scriptCall) {
+	type groupKey struct {
+		script *redis.Script
+		group  int
+	}
 	var (
-		groups map[int][]*scriptCall
-		order  []int
+		groups map[groupKey][]*scriptCall
+		order  []groupKey
 	)
 	for _, c := range batch {
 		if c.merge == nil {
@@ -212,9 +218,9 @@ func merge(batch []*scriptCall) (sends []*scriptCall, items [][]*scriptCall) {
 			continue
 		}
 		if groups == nil {
-			groups = map[int][]*scriptCall{}
+			groups = map[groupKey][]*scriptCall{}
 		}
-		g := c.merge.group
+		g := groupKey{c.script, c.merge.group}
 		if _, ok := groups[g]; !ok {
 			order = append(order, g)
 		}

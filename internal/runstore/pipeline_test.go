@@ -102,13 +102,14 @@ return out`)
 	for i := range maxMerge + 1 {
 		calls = append(calls, item(echo, 1, fmt.Sprint(i)))
 	}
-	calls = append(calls, item(echo, 2, "x"), item(fail, 3, "y"), item(fail, 3, "z"))
+	// Another script's items of group 1 are not merged with echo's.
+	calls = append(calls, item(echo, 2, "x"), item(fail, 3, "y"), item(fail, 3, "z"), item(fail, 1, "w"))
 	plain := newCall(echo, []string{b.Prefix + ":plain"}, []any{"p", "q"})
 	calls = append(calls, plain)
 
 	sends, items := merge(calls)
-	if len(sends) != 5 || items[0] != nil || len(items[1]) != maxMerge || len(items[2]) != 1 || len(items[3]) != 1 || len(items[4]) != 2 {
-		t.Fatalf("merge gave %d calls carrying %v items; want the plain call, then %d and 1 of group 1, 1 of group 2, 2 of group 3",
+	if len(sends) != 6 || items[0] != nil || len(items[1]) != maxMerge || len(items[2]) != 1 || len(items[3]) != 1 || len(items[4]) != 2 || len(items[5]) != 1 {
+		t.Fatalf("merge gave %d calls carrying %v items; want the plain call, then %d and 1 of group 1, 1 of group 2, 2 of group 3, 1 of the other script's group 1",
 			len(sends), lens(items), maxMerge)
 	}
 
@@ -126,7 +127,7 @@ return out`)
 			t.Fatalf("item %d: %v, %v; want %v", i, got, err, want)
 		}
 	}
-	for _, c := range calls[maxMerge+2 : maxMerge+4] {
+	for _, c := range calls[maxMerge+2 : maxMerge+5] {
 		if err := c.cmd.Err(); err == nil || !strings.Contains(err.Error(), "boom") {
 			t.Errorf("item of a failing call: %v, want its error", err)
 		}
