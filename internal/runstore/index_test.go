@@ -136,7 +136,8 @@ func TestIndexFlushWaitsForStartsToPause(t *testing.T) {
 }
 
 // TestPacedFlushEmptiesEveryQueue: the timer loop's flush, one partition
-// at a time, files a queue longer than one script call takes.
+// at a time, files a queue longer than one script call takes, and sends
+// no script when every queue is empty.
 func TestPacedFlushEmptiesEveryQueue(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, tb *testBundle) {
@@ -171,6 +172,15 @@ func TestPacedFlushEmptiesEveryQueue(t *testing.T) {
 		}
 		if total != int64(len(reqs)) {
 			t.Fatalf("type index holds %d runs, want %d", total, len(reqs))
+		}
+		// With every queue empty, a flush sends no script.
+		var sc scriptCounter
+		tb.redis.Client.AddHook(&sc)
+		if err := tb.store.FlushIndexesPaced(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := sc.n.Load(); n != 0 {
+			t.Fatalf("a flush of empty queues sent %d scripts, want none", n)
 		}
 	})
 }

@@ -211,10 +211,24 @@ func (s *Store) FlushIndexes(ctx context.Context) error {
 // loop, which calls it when IndexFlushDue says so. Under load it holds
 // Redis for one script at a time: the scripts of every partition back to
 // back in one pipeline held it for tens of milliseconds, and the starts
-// and claims of others waited that long.
+// and claims of others waited that long. It reads the queues' lengths
+// first (one round trip) and flushes only those that hold entries, so an
+// idle server's timer loop sends no script.
 func (s *Store) FlushIndexesPaced(ctx context.Context) error {
 	s.lastFlush.Store(s.clock.Now().UnixNano())
-	for p := range s.k.partitions {
+	lens := make([]*redis.IntCmd, s.k.partitions)
+	if _, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for p := range lens {
+			lens[p] = pipe.LLen(ctx, s.k.indexQueue(p))
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read index queues: %w", err)
+	}
+	for p, n := range lens {
+		if n.Val() == 0 {
+			continue
+		}
 		if err := s.flushIndexes(ctx, []int{p}); err != nil {
 			return err
 		}
