@@ -27,25 +27,28 @@ type ClosedEvent struct {
 // failed), then new ones. With reclaimIdle > 0 it also takes over events
 // another consumer left unacknowledged for that long (a replica that died).
 func (s *Store) ReadClosed(ctx context.Context, group, consumer string, count int, reclaimIdle time.Duration) ([]ClosedEvent, error) {
-	var out []ClosedEvent
-	for _, id := range []string{"0", ">"} {
-		evs, err := s.readClosed(ctx, group, consumer, count, id)
-		if isNoGroup(err) {
-			if err := s.ensureGroups(ctx, group); err != nil {
-				return nil, err
-			}
-			evs, err = s.readClosed(ctx, group, consumer, count, id)
-		}
-		if err != nil {
+	out, err := s.readClosed(ctx, group, consumer, count)
+	if isNoGroup(err) {
+		if err := s.ensureGroups(ctx, group); err != nil {
 			return nil, err
 		}
-		out = append(out, evs...)
+		out, err = s.readClosed(ctx, group, consumer, count)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if reclaimIdle > 0 {
-		for p := range s.k.partitions {
-			msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-				Stream: s.k.closed(p), Group: group, Consumer: consumer, MinIdle: reclaimIdle, Start: "0", Count: int64(count),
-			}).Result()
+		cmds := make([]*redis.XAutoClaimCmd, s.k.partitions)
+		_, _ = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for p := range cmds {
+				cmds[p] = pipe.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+					Stream: s.k.closed(p), Group: group, Consumer: consumer, MinIdle: reclaimIdle, Start: "0", Count: int64(count),
+				})
+			}
+			return nil
+		})
+		for p, c := range cmds {
+			msgs, _, err := c.Result()
 			if err != nil && !isNoGroup(err) {
 				return nil, err
 			}
@@ -57,11 +60,16 @@ func (s *Store) ReadClosed(ctx context.Context, group, consumer string, count in
 	return out, nil
 }
 
-func (s *Store) readClosed(ctx context.Context, group, consumer string, count int, id string) ([]ClosedEvent, error) {
-	cmds := make([]*redis.XStreamSliceCmd, s.k.partitions)
+// readClosed reads, in one pipeline, every partition's events that
+// consumer read before and never acknowledged (ID "0"), then new ones
+// (">"), up to count of each per partition.
+func (s *Store) readClosed(ctx context.Context, group, consumer string, count int) ([]ClosedEvent, error) {
+	ids := []string{"0", ">"}
+	cmds := make([]*redis.XStreamSliceCmd, len(ids)*s.k.partitions)
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for p := range cmds {
-			cmds[p] = pipe.XReadGroup(ctx, &redis.XReadGroupArgs{
+		for i := range cmds {
+			p, id := i%s.k.partitions, ids[i/s.k.partitions]
+			cmds[i] = pipe.XReadGroup(ctx, &redis.XReadGroupArgs{
 				Group: group, Consumer: consumer, Streams: []string{s.k.closed(p), id}, Count: int64(count), Block: -1,
 			})
 		}
@@ -71,10 +79,10 @@ func (s *Store) readClosed(ctx context.Context, group, consumer string, count in
 		return nil, err
 	}
 	var out []ClosedEvent
-	for p, c := range cmds {
+	for i, c := range cmds {
 		for _, st := range c.Val() {
 			for _, m := range st.Messages {
-				out = append(out, decodeClosed(p, m))
+				out = append(out, decodeClosed(i%s.k.partitions, m))
 			}
 		}
 	}
