@@ -10,9 +10,11 @@ import (
 	"os"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/sundial-dev/sundial/client"
 	"github.com/sundial-dev/sundial/cmd/sundial-bench/internal/runbench"
@@ -90,7 +92,8 @@ func runRuns(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-// rpcCounts reads the server's RPC counters from /metrics.
+// rpcCounts reads the server's RPC counters from /metrics, summed over
+// codes, by procedure name.
 func rpcCounts(ctx context.Context, addr string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+"/metrics", nil)
 	if err != nil {
@@ -101,23 +104,20 @@ func rpcCounts(ctx context.Context, addr string) (string, error) {
 		return "", err
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(res.Body)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("read /metrics: %w", err)
 	}
 	totals := map[string]float64{}
-	for line := range strings.Lines(string(body)) {
-		if !strings.HasPrefix(line, "sundial_rpc_requests_total{") {
-			continue
+	if f := families["sundial_rpc_requests_total"]; f != nil {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "procedure" {
+					totals[path.Base(l.GetValue())] += m.GetCounter().GetValue()
+				}
+			}
 		}
-		_, rest, _ := strings.Cut(line, `procedure="`)
-		proc, _, _ := strings.Cut(rest, `"`)
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			continue
-		}
-		totals[path.Base(proc)] += v
 	}
 	names := slices.Sorted(maps.Keys(totals))
 	parts := make([]string, len(names))
