@@ -50,6 +50,9 @@ type schedEnv struct {
 	client    sundialv1connect.ScheduleServiceClient
 }
 
+// ownRedisUsage documents --own-redis, which create and fire share.
+const ownRedisUsage = "run against a fresh private redis-server on a free loopback port instead of --redis-url (needs redis-server on PATH): a Redis that held a large data set is slower afterwards, even when emptied"
+
 func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partitions int, ownRedis bool) (*schedEnv, error) {
 	env := &schedEnv{prefix: prefix, partitions: partitions, stopRedis: func() {}}
 	if ownRedis {
@@ -125,7 +128,7 @@ func benchCreate(ctx context.Context, args []string, out io.Writer) error {
 	rate := fs.Int("rate", 1000, "creates per second, open loop")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	partitions := fs.Int("partitions", 16, "partitions of the in-process server")
-	ownRedis := fs.Bool("own-redis", false, "run against a fresh private redis-server on a free loopback port instead of --redis-url (needs redis-server on PATH): a Redis that held a large data set is slower afterwards, even when emptied")
+	ownRedis := fs.Bool("own-redis", false, ownRedisUsage)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -269,7 +272,7 @@ func benchFire(ctx context.Context, args []string, out io.Writer) error {
 	partitions := fs.Int("partitions", 16, "partitions of the server")
 	workers := fs.Int("creators", 32, "concurrent CreateSchedule calls while storing")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measurement window to this file")
-	ownRedis := fs.Bool("own-redis", false, "run against a fresh private redis-server on a free loopback port instead of --redis-url (needs redis-server on PATH): a Redis that held a large data set is slower afterwards, even when emptied")
+	ownRedis := fs.Bool("own-redis", false, ownRedisUsage)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
