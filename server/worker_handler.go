@@ -130,35 +130,19 @@ func (h *workerHandler) poll(ctx context.Context, ns, queue string, n int, ident
 
 // claim takes up to n tasks: from partition hint first, then from every
 // partition that holds entries, starting at a random one so pollers spread.
-// The hinted claim and the reading of the queue lengths go out together.
 func (h *workerHandler) claim(ctx context.Context, ns, queue string, n int, identity string, hint int) ([]runstore.Task, error) {
 	var out []runstore.Task
-	type lengths struct {
-		lens []int64
-		err  error
-	}
-	var lensc chan lengths
 	if hint >= 0 {
-		lensc = make(chan lengths, 1)
-		go func() {
-			lens, err := h.c.store.QueueLengths(ctx, ns, queue)
-			lensc <- lengths{lens, err}
-		}()
 		ts, err := h.c.store.Claim(ctx, ns, queue, hint, n, identity)
-		out = append(out, ts...)
-		if err != nil || len(out) >= n {
-			<-lensc
+		if err != nil {
 			return out, err
 		}
+		out = append(out, ts...)
+		if len(out) >= n {
+			return out, nil
+		}
 	}
-	var lens []int64
-	var err error
-	if lensc != nil {
-		l := <-lensc
-		lens, err = l.lens, l.err
-	} else {
-		lens, err = h.c.store.QueueLengths(ctx, ns, queue)
-	}
+	lens, err := h.c.store.QueueLengths(ctx, ns, queue)
 	if err != nil {
 		return out, err
 	}
