@@ -58,12 +58,20 @@ func newMetrics(rdb redis.UniversalClient) *metrics {
 	return m
 }
 
+// lag records the fire lag of a run started at its due time.
+func (m *metrics) lag(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.fireLag.Observe(d.Seconds())
+}
+
 // handler serves the metrics in the Prometheus text format.
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
 }
 
-// fired records one processed fire. A zero due time records no lag.
+// fired records one processed fire.
 func (m *metrics) fired(outcome string) {
 	if m == nil {
 		return

@@ -55,7 +55,7 @@ func (h *scheduleHandler) TriggerSchedule(ctx context.Context, req *connect.Requ
 	now := h.clock.Now()
 	nominal := now.UTC().Truncate(time.Second)
 	f := newFirer(h.store, h.starter, h.clock, rec)
-	e, err := f.fire(ctx, nominal, time.Time{}, manualWorkflowID(rec, nominal, seq), runs.TriggerManual, overlap)
+	e, err := f.fire(ctx, nominal, manualWorkflowID(rec, nominal, seq), runs.TriggerManual, overlap)
 	if err != nil {
 		return nil, toConnect(err)
 	}
@@ -105,7 +105,7 @@ func (h *scheduleHandler) BackfillSchedule(ctx context.Context, req *connect.Req
 	}
 	for i, ts := range times {
 		for _, t := range ts {
-			if _, err := f.fire(ctx, t, time.Time{}, workflowID(rec, t), runs.TriggerBackfill, pols[i]); err != nil {
+			if _, err := f.fire(ctx, t, workflowID(rec, t), runs.TriggerBackfill, pols[i]); err != nil {
 				_ = flush()
 				return nil, toConnect(err)
 			}

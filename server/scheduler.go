@@ -373,7 +373,7 @@ func (s *scheduler) observe(execs []schedstore.Execution, lags []time.Duration) 
 		s.metrics.fired(outcomeName(e.Outcome))
 	}
 	for _, d := range lags {
-		s.metrics.fireLag.Observe(d.Seconds())
+		s.metrics.lag(d)
 	}
 }
 
@@ -401,8 +401,9 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 		// accepts stops firing, with a record saying why.
 		f.record(schedstore.Execution{Nominal: rec.Next, Outcome: schedstore.OutcomeFailed, Reason: "spec no longer compiles: " + err.Error(), Trigger: int(runs.TriggerScheduled)})
 		out.Commit = f.c
-		return out, f.lags, nil
+		return out, nil, nil
 	}
+	var lags []time.Duration // of the runs started at their due time
 	n := rec.Next
 	active := !rec.State.Paused
 	if cn := rec.InFlight; active && !cn.IsZero() && (n.IsZero() || cn.Before(n)) && !(rec.State.LimitedActions && rec.State.RemainingActions <= 0) {
@@ -411,7 +412,7 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 		// an expired lease replaced had started it, its id finds that run.
 		if now.Sub(cn) > f.policy.CatchupWindow {
 			f.miss(cn, fmt.Sprintf("older than the catchup window (%s)", f.policy.CatchupWindow))
-		} else if _, err := f.fire(ctx, cn, time.Time{}, inFlightWorkflowID(rec), runs.TriggerScheduled, f.policy.Overlap); err != nil {
+		} else if _, err := f.fire(ctx, cn, inFlightWorkflowID(rec), runs.TriggerScheduled, f.policy.Overlap); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -429,8 +430,12 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 		case f.policy.Coalesce && !next.IsZero() && !dueAt(spec, rec.ID, next).After(now):
 			f.miss(n, "coalesced: a later fire is also due")
 		default:
-			if _, err := f.fire(ctx, n, dueAt(spec, rec.ID, n), workflowID(rec, n), runs.TriggerScheduled, f.policy.Overlap); err != nil {
+			e, err := f.fire(ctx, n, workflowID(rec, n), runs.TriggerScheduled, f.policy.Overlap)
+			if err != nil {
 				return nil, nil, err
+			}
+			if e.Outcome == schedstore.OutcomeStarted {
+				lags = append(lags, e.Actual.Sub(dueAt(spec, rec.ID, n)))
 			}
 		}
 		n = next
@@ -440,7 +445,7 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 		f.c.Due = dueAt(spec, rec.ID, n)
 	}
 	out.Commit = f.c
-	return out, f.lags, nil
+	return out, lags, nil
 }
 
 // onClosed handles a closed run that a schedule started: it forgets the

@@ -69,10 +69,6 @@ type firer struct {
 
 	c       schedstore.Commit
 	started int64 // scheduled starts, for remaining actions
-	// lags are the fire lags (enqueue time − due time) of the runs started
-	// at their due time, for the metrics: not of buffered, manual or
-	// backfilled starts.
-	lags []time.Duration
 }
 
 func newFirer(st *schedstore.Store, starter runs.Starter, clk clock.Clock, rec *schedstore.Record) *firer {
@@ -143,16 +139,15 @@ func (f *firer) miss(nominal time.Time, reason string) {
 }
 
 // fire applies the overlap policy to one fire and starts, buffers, skips or
-// drops it. It returns the execution record. due is the fire's due time
-// when it is started at that time (a scheduled fire), zero otherwise.
-func (f *firer) fire(ctx context.Context, nominal, due time.Time, wf string, trig runs.Trigger, overlap schedule.OverlapPolicy) (schedstore.Execution, error) {
+// drops it. It returns the execution record.
+func (f *firer) fire(ctx context.Context, nominal time.Time, wf string, trig runs.Trigger, overlap schedule.OverlapPolicy) (schedstore.Execution, error) {
 	if overlap == schedule.OverlapUnspecified {
 		overlap = f.policy.Overlap
 	}
 	if overlap == schedule.OverlapAllowAll && !f.loaded {
 		// Open runs do not matter: skip reading them (the hot path of
 		// ALLOW_ALL schedules is one read, one start and one commit).
-		return f.start(ctx, nominal, due, wf, trig)
+		return f.start(ctx, nominal, wf, trig)
 	}
 	if err := f.ensure(ctx); err != nil {
 		return schedstore.Execution{}, err
@@ -194,7 +189,7 @@ func (f *firer) fire(ctx context.Context, nominal, due time.Time, wf string, tri
 				}
 			}
 			if len(f.running) == 0 {
-				return f.start(ctx, nominal, due, wf, trig)
+				return f.start(ctx, nominal, wf, trig)
 			}
 			f.push(entry)
 			base.Outcome, base.Reason = schedstore.OutcomeBuffered, "cancel requested for the open run; starts when it closes"
@@ -208,7 +203,7 @@ func (f *firer) fire(ctx context.Context, nominal, due time.Time, wf string, tri
 			}
 		}
 	}
-	return f.start(ctx, nominal, due, wf, trig)
+	return f.start(ctx, nominal, wf, trig)
 }
 
 // gone reports whether a Cancel or Terminate error means that the run is
@@ -235,7 +230,7 @@ func (f *firer) drain(ctx context.Context) error {
 			f.pushed = f.pushed[1:]
 			f.c.PushBuffer = f.c.PushBuffer[1:]
 		}
-		if _, err := f.start(ctx, b.Nominal, time.Time{}, b.WorkflowID, runs.Trigger(b.Trigger)); err != nil {
+		if _, err := f.start(ctx, b.Nominal, b.WorkflowID, runs.Trigger(b.Trigger)); err != nil {
 			return err
 		}
 	}
@@ -244,9 +239,8 @@ func (f *firer) drain(ctx context.Context) error {
 
 // start starts a run, idempotently on the workflow id. An id that is taken
 // by a run the schedule did not start is a FAILED record; any other error
-// aborts the call so that the fire is retried. A non-zero due records the
-// start's fire lag.
-func (f *firer) start(ctx context.Context, nominal, due time.Time, wf string, trig runs.Trigger) (schedstore.Execution, error) {
+// aborts the call so that the fire is retried.
+func (f *firer) start(ctx context.Context, nominal time.Time, wf string, trig runs.Trigger) (schedstore.Execution, error) {
 	a := f.rec.Def.Action
 	req := runs.StartRequest{
 		Namespace: f.rec.Namespace, WorkflowID: wf, WorkflowType: a.WorkflowType, TaskQueue: a.TaskQueue,
@@ -275,9 +269,6 @@ func (f *firer) start(ctx context.Context, nominal, due time.Time, wf string, tr
 	}
 	f.c.AddRunning[wf] = res.RunID
 	enqueued := f.clock.Now()
-	if !due.IsZero() {
-		f.lags = append(f.lags, enqueued.Sub(due))
-	}
 	f.c.Recent = append(f.c.Recent, schedstore.Action{Nominal: nominal, Actual: enqueued, WorkflowID: wf, RunID: res.RunID})
 	f.c.Inc[schedstore.CountActions]++
 	if trig == runs.TriggerScheduled {
