@@ -96,7 +96,8 @@ end
 // same workflow id. A run's index entries are queued (one RPUSH) rather
 // than written (four ZADDs): indexScript writes them, in bulk, off the
 // start's path. Returns one {code, run id} per run: 0 started, 1
-// existing, 2 open run, 3 reuse rejected, 4 chain superseded.
+// existing, 2 open run, 3 reuse rejected, 4 chain superseded, or {-1,
+// error} for a start that raised an error (it alone fails).
 var startScript = redis.NewScript(luaLib + `
 local tk, ixq = KEYS[1], KEYS[2]
 local function start(run, wfk, reqk, a, nf)
@@ -138,7 +139,15 @@ local out = {}
 local a, k = 6, 3
 while a <= #ARGV do
   local nf = tonumber(ARGV[a])
-  out[#out + 1] = start(KEYS[k], KEYS[k + 1], KEYS[k + 2], a + 1, nf)
+  -- A start that raises an error (a key of the wrong type, say) fails
+  -- alone: the runs of the call are independent, and those before it are
+  -- already written.
+  local ok, r = pcall(start, KEYS[k], KEYS[k + 1], KEYS[k + 2], a + 1, nf)
+  if not ok then
+    if type(r) == 'table' then r = r.err end
+    r = {-1, tostring(r)}
+  end
+  out[#out + 1] = r
   a, k = a + 17 + nf, k + 3
 end
 return out

@@ -67,6 +67,14 @@ func TestStartManySharesScriptCalls(t *testing.T) {
 		bad := tb.req("many-bad") // fails before Redis: its own error only
 		bad.Memo = map[string]json.RawMessage{"f": json.RawMessage("{")}
 		reqs = append(reqs, bad)
+		// A start whose script call raises an error (its workflow key holds
+		// a string) fails alone, not the other starts of its call.
+		broken := tb.req("many-wrongtype")
+		pb := tb.store.k.partition(tb.ns, broken.WorkflowID)
+		if err := tb.redis.Client.Set(ctx, tb.store.k.workflow(pb, tb.ns, broken.WorkflowID), "x", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, broken)
 
 		out := tb.store.StartMany(ctx, reqs)
 		seen := map[string]bool{}
@@ -89,9 +97,12 @@ func TestStartManySharesScriptCalls(t *testing.T) {
 		if _, err := out[distinct+2].Get(); err == nil || !strings.Contains(err.Error(), "memo") {
 			t.Fatalf("bad memo: %v, want an error naming memo", err)
 		}
+		if res, err := out[distinct+3].Get(); err == nil || !strings.Contains(err.Error(), "many-wrongtype") {
+			t.Fatalf("start on a workflow key of the wrong type: %+v, %v; want its own error", res, err)
+		}
 		// Every partition's starts in ceil(n/maxMerge) calls at most.
-		if max := int64(tb.store.Partitions() + (distinct+2)/maxMerge); sc.n.Load() == 0 || sc.n.Load() > max {
-			t.Fatalf("%d script calls for %d starts, want at most %d", sc.n.Load(), distinct+2, max)
+		if max := int64(tb.store.Partitions() + (distinct+3)/maxMerge); sc.n.Load() == 0 || sc.n.Load() > max {
+			t.Fatalf("%d script calls for %d starts, want at most %d", sc.n.Load(), distinct+3, max)
 		}
 		if got := len(tb.claimAll(t, distinct+10)); got != distinct {
 			t.Fatalf("%d tasks claimable, want %d", got, distinct)

@@ -299,6 +299,8 @@ func startResult(wf string, cmd *redis.Cmd) (runs.StartResult, error) {
 		return runs.StartResult{RunID: other}, fmt.Errorf("workflow id %q was used by run %s and the id reuse policy forbids another: %w", wf, other, runs.ErrAlreadyStarted)
 	case 4:
 		return runs.StartResult{RunID: other}, errChainSuperseded
+	case -1:
+		return runs.StartResult{}, fmt.Errorf("start workflow %q: %s", wf, other)
 	}
 	return runs.StartResult{}, fmt.Errorf("start workflow %q: unexpected script reply %v", wf, res)
 }
