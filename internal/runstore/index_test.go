@@ -136,8 +136,8 @@ func TestIndexFlushWaitsForStartsToPause(t *testing.T) {
 }
 
 // TestPacedFlushEmptiesEveryQueue: the timer loop's flush, one partition
-// at a time, files a queue longer than one script call takes, and sends
-// no script when every queue is empty.
+// at a time, files a queue longer than one script call takes (a malformed
+// line among them dropped), and sends no script when every queue is empty.
 func TestPacedFlushEmptiesEveryQueue(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, tb *testBundle) {
@@ -155,6 +155,11 @@ func TestPacedFlushEmptiesEveryQueue(t *testing.T) {
 			if o.Err != nil {
 				t.Fatal(o.Err)
 			}
+		}
+		// A malformed line is dropped, and neither blocks the queue nor
+		// loses the lines around it.
+		if err := tb.redis.Client.RPush(ctx, tb.store.k.indexQueue(0), "not|an|index|line").Err(); err != nil {
+			t.Fatal(err)
 		}
 		if err := tb.store.FlushIndexesPaced(ctx); err != nil {
 			t.Fatal(err)

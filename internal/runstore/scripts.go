@@ -160,8 +160,10 @@ return out
 // A run deleted meanwhile (gc) is skipped. KEYS: index queue. ARGV from
 // 6: n. Returns the number of entries taken.
 var indexScript = redis.NewScript(luaLib + `
-local es = redis.call('LPOP', KEYS[1], tonumber(ARGV[6]))
-if not es then return 0 end
+local n = tonumber(ARGV[6])
+-- Read, file, then trim: an error while filing loses no entry.
+local es = redis.call('LRANGE', KEYS[1], 0, n - 1)
+if #es == 0 then return 0 end
 local groups, order = {}, {}
 local function add(k, m)
   local g = groups[k]
@@ -172,25 +174,28 @@ for _, e in ipairs(es) do
   local parts, from = {}, 1
   for _ = 1, 5 do
     local sep = string.find(e, '|', from, true)
+    if not sep then break end
     parts[#parts + 1] = string.sub(e, from, sep - 1)
     from = sep + 1
   end
-  local ns, rid, wf, q, sid, wtype = parts[1], parts[2], parts[3], parts[4], parts[5], string.sub(e, from)
-  local st = redis.call('HGET', rkey(ns, wf, rid), 'st')
-  if st then
-    local m = rid .. '|' .. wf
-    local ib = B .. ':idx:' .. ns .. ':'
-    -- close_run filed a run that closed meanwhile under its status.
-    if tonumber(st) < 4 then add(stidx(ns, st), m) end
-    add(ib .. 'type:' .. wtype, m)
-    add(ib .. 'q:' .. q, m)
-    if sid ~= '' then add(ib .. 'sch:' .. sid, m) end
+  -- A malformed entry (no writer makes one) is dropped, not retried forever.
+  if #parts == 5 then
+    local ns, rid, wf, q, sid, wtype = parts[1], parts[2], parts[3], parts[4], parts[5], string.sub(e, from)
+    local st = redis.call('HGET', rkey(ns, wf, rid), 'st')
+    if st then
+      local m = rid .. '|' .. wf
+      local ib = B .. ':idx:' .. ns .. ':'
+      -- close_run filed a run that closed meanwhile under its status.
+      if tonumber(st) < 4 then add(stidx(ns, st), m) end
+      add(ib .. 'type:' .. wtype, m)
+      add(ib .. 'q:' .. q, m)
+      if sid ~= '' then add(ib .. 'sch:' .. sid, m) end
+    end
   end
 end
-for _, k in ipairs(order) do
-  local g = groups[k]
-  for i = 1, #g, 2000 do redis.call('ZADD', k, unpack(g, i, math.min(i + 1999, #g))) end
-end
+-- At most 2n members per key (n is indexBatch): one ZADD each.
+for _, k in ipairs(order) do redis.call('ZADD', k, unpack(groups[k])) end
+redis.call('LTRIM', KEYS[1], #es, -1)
 return #es
 `)
 
