@@ -198,23 +198,21 @@ func (s *Store) IndexFlushDue() bool {
 // partitions go in one pipeline per round. It is safe to run from any
 // replica at any time: each queued line is taken by exactly one index
 // script, which files it in the same atomic step.
-func (s *Store) FlushIndexes(ctx context.Context) error {
-	s.lastFlush.Store(s.clock.Now().UnixNano())
-	parts := make([]int, s.k.partitions)
-	for p := range parts {
-		parts[p] = p
-	}
-	return s.flushIndexes(ctx, parts)
-}
+func (s *Store) FlushIndexes(ctx context.Context) error { return s.flushIndexes(ctx, false) }
 
-// FlushIndexesPaced is FlushIndexes one partition at a time, for the timer
+// FlushIndexesPaced is FlushIndexes one script at a time, for the timer
 // loop, which calls it when IndexFlushDue says so. Under load it holds
-// Redis for one script at a time: the scripts of every partition back to
-// back in one pipeline held it for tens of milliseconds, and the starts
-// and claims of others waited that long. It reads the queues' lengths
-// first (one round trip) and flushes only those that hold entries, so an
-// idle server's timer loop sends no script.
-func (s *Store) FlushIndexesPaced(ctx context.Context) error {
+// Redis for one script (about a millisecond) at a time: the scripts of
+// every partition back to back in one pipeline held it for tens of
+// milliseconds, and the starts and claims of others waited that long.
+func (s *Store) FlushIndexesPaced(ctx context.Context) error { return s.flushIndexes(ctx, true) }
+
+// flushIndexes files what the index queues held when it began (their
+// lengths, read in one round trip first), so that starts made meanwhile
+// cannot keep it going, and an empty queue costs no script. Each round
+// sends one script call per partition that has entries left, in one
+// pipeline, or with paced a single call.
+func (s *Store) flushIndexes(ctx context.Context, paced bool) error {
 	s.lastFlush.Store(s.clock.Now().UnixNano())
 	lens := make([]*redis.IntCmd, s.k.partitions)
 	if _, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -225,39 +223,38 @@ func (s *Store) FlushIndexesPaced(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("read index queues: %w", err)
 	}
+	left := make([]int64, len(lens))
 	for p, n := range lens {
-		if n.Val() == 0 {
-			continue
-		}
-		if err := s.flushIndexes(ctx, []int{p}); err != nil {
-			return err
-		}
+		left[p] = n.Val()
 	}
-	return nil
-}
-
-// flushIndexes files the queued index entries of partitions parts, at
-// most indexBatch per script call and one call per partition in a
-// pipeline, until their queues are empty.
-func (s *Store) flushIndexes(ctx context.Context, parts []int) error {
-	for len(parts) > 0 {
+	for {
+		var parts []int
+		for p, n := range left {
+			if n > 0 {
+				parts = append(parts, p)
+			}
+		}
+		if len(parts) == 0 {
+			return nil
+		}
+		if paced {
+			parts = parts[:1]
+		}
 		now := s.clock.Now()
 		calls := make([]*scriptCall, len(parts))
 		for i, p := range parts {
 			calls[i] = newCall(indexScript, []string{s.k.indexQueue(p)}, s.argv(p, now, indexBatch))
 		}
 		s.pipe.do(ctx, calls...)
-		var more []int
 		for i, c := range calls {
 			n, err := c.cmd.Int()
 			if err != nil {
 				return fmt.Errorf("write run indexes: %w", err)
 			}
-			if n == indexBatch {
-				more = append(more, parts[i])
+			left[parts[i]] -= indexBatch
+			if n < indexBatch { // another flush took the rest
+				left[parts[i]] = 0
 			}
 		}
-		parts = more
 	}
-	return nil
 }
