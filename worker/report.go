@@ -82,7 +82,7 @@ func (r *reporter) sendOne(ctx context.Context, p report) error {
 }
 
 // sendBatch sends one ReportTasks call and hands each report its answer.
-func (r *reporter) sendBatch(ctx context.Context, items []report, _ []struct{}, errs []error) {
+func (r *reporter) sendBatch(ctx context.Context, items []report, out []struct{}, errs []error) {
 	req := &pb.ReportTasksRequest{}
 	for _, p := range items {
 		if p.complete != nil {
@@ -98,7 +98,7 @@ func (r *reporter) sendBatch(ctx context.Context, items []report, _ []struct{}, 
 		if code == connect.CodeUnimplemented {
 			r.noBatch.Store(true)
 		}
-		batch.SendEach(ctx, items, make([]struct{}, len(items)), errs, func(ctx context.Context, p report) (struct{}, error) {
+		batch.SendEach(ctx, items, out, errs, func(ctx context.Context, p report) (struct{}, error) {
 			return struct{}{}, r.sendOne(ctx, p)
 		})
 		return
