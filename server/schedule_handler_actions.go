@@ -1,14 +1,14 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sundial-dev/sundial/internal/convert"
 	"github.com/sundial-dev/sundial/internal/errs"
@@ -139,51 +139,41 @@ func (h *scheduleHandler) setAllPaused(ctx context.Context, nsIn string, tags ma
 	if err := checkNote("note", note); err != nil {
 		return 0, err
 	}
-	var count int64
+	var count atomic.Int64
 	cursor := ""
 	for {
 		page, next, err := h.store.List(ctx, ns, cursor, 500, 5000, func(r *schedstore.Record) bool {
 			return r.State.Paused != paused && hasTags(r.Def.Tags, tags)
 		})
 		if err != nil {
-			return count, err
+			return count.Load(), err
 		}
 		// The schedules of a page change independently: at most
 		// setAllConcurrency at once, so a namespace of many schedules
-		// waits for far fewer round trips than it has schedules.
-		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			pageErr error
-		)
-		sem := make(chan struct{}, setAllConcurrency)
+		// waits for far fewer round trips than it has schedules. The
+		// first error stops the page.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(setAllConcurrency)
 		for _, e := range page {
-			mu.Lock()
-			failed := pageErr != nil
-			mu.Unlock()
-			if failed {
+			if gctx.Err() != nil {
 				break
 			}
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				changed, err := h.setPaused(ctx, ns, e.ID, e.Record, paused, note)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err != nil && !isNotFound(err):
-					pageErr = cmp.Or(pageErr, err)
-				case changed:
-					count++
+			g.Go(func() error {
+				changed, err := h.setPaused(gctx, ns, e.ID, e.Record, paused, note)
+				if err != nil && !isNotFound(err) {
+					return err
 				}
+				if changed {
+					count.Add(1)
+				}
+				return nil
 			})
 		}
-		wg.Wait()
-		if pageErr != nil {
-			return count, pageErr
+		if err := g.Wait(); err != nil {
+			return count.Load(), err
 		}
 		if next == "" {
-			return count, nil
+			return count.Load(), nil
 		}
 		cursor = next
 	}
