@@ -44,6 +44,7 @@ type Batcher[In, Out any] struct {
 type call[In, Out any] struct {
 	ctx  context.Context
 	in   In
+	size int // Size(in), measured once, before the lock
 	out  Out
 	err  error
 	done chan struct{}
@@ -66,6 +67,9 @@ func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 		return zero, err
 	}
 	c := &call[In, Out]{ctx: ctx, in: in, done: make(chan struct{})}
+	if b.Size != nil {
+		c.size = b.Size(in)
+	}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	lead := b.sending < b.maxInFlight
@@ -115,9 +119,9 @@ func (b *Batcher[In, Out]) take() int {
 	if b.Size == nil || b.MaxBytes <= 0 || n == 0 {
 		return n
 	}
-	total := b.Size(b.queue[0].in)
+	total := b.queue[0].size
 	for i := 1; i < n; i++ {
-		total += b.Size(b.queue[i].in)
+		total += b.queue[i].size
 		if total > b.MaxBytes {
 			return i
 		}
