@@ -135,7 +135,9 @@ func redact(raw string) string {
 
 // DeleteMatching deletes every key matching pattern (a SCAN pattern),
 // unlinking them 500 at a time. It is for tests and tools cleaning up
-// their own prefix, never for request paths.
+// their own prefix, never for request paths, and for a single Redis only:
+// on a Cluster client SCAN sees one node and a multi-key UNLINK across
+// slots fails with CROSSSLOT.
 func DeleteMatching(ctx context.Context, rdb redis.UniversalClient, pattern string) error {
 	it := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
 	var batch []string
