@@ -92,6 +92,8 @@ type claimedFire struct {
 	spec    compiledSpec
 	specErr error
 	due     time.Time
+	// prep is the run of the fire at rec.Next, written ahead (nil: none).
+	prep *preparedRun
 }
 
 // run loops until ctx ends. Each pass claims the fires due within
@@ -184,6 +186,7 @@ func (s *scheduler) release(fires []claimedFire) {
 	if err := s.store.Release(ctx, cs, due); err != nil {
 		s.log.Warn("could not release claimed fires; they fire after their lease", "n", len(cs), "err", err)
 	}
+	s.discard(ctx, fires)
 }
 
 // claimAll claims the fires of every partition due by horizon, all
@@ -252,7 +255,65 @@ func (s *scheduler) claimPartition(ctx context.Context, p int, now, horizon time
 		}
 		out[i] = f
 	}
+	s.prepare(ctx, out, now)
 	return out, nil
+}
+
+// prepare writes ahead the run of each claimed fire that is due later, so
+// that at its due time the start only makes it visible (runs.Preparer).
+// The overlap decision is still taken at the due time: a fire that does
+// not start its prepared run discards it (discard). Preparing is an
+// optimisation, so an error only leaves the fires to start in full.
+func (s *scheduler) prepare(ctx context.Context, fires []claimedFire, now time.Time) {
+	pr, ok := s.starter.(runs.Preparer)
+	if !ok {
+		return
+	}
+	var reqs []runs.StartRequest
+	var at []int
+	for i, f := range fires {
+		rec := f.rec
+		if rec == nil || f.specErr != nil || rec.State.Paused || !rec.InFlight.IsZero() || rec.Next.IsZero() || !f.due.After(now) ||
+			(rec.State.LimitedActions && rec.State.RemainingActions <= 0) {
+			continue
+		}
+		reqs = append(reqs, fireRequest(rec, rec.Next, workflowID(rec, rec.Next), runs.TriggerScheduled))
+		at = append(at, i)
+	}
+	if len(reqs) == 0 {
+		return
+	}
+	runIDs, err := pr.Prepare(ctx, reqs)
+	if err != nil {
+		s.log.Warn("could not prepare the runs of claimed fires; they start in full", "n", len(reqs), "err", err)
+		return
+	}
+	for j, i := range at {
+		if runIDs[j] != "" {
+			reqs[j].PreparedRunID = runIDs[j]
+			fires[i].prep = &preparedRun{req: reqs[j]}
+		}
+	}
+}
+
+// discard deletes the prepared runs that the fires did not start.
+func (s *scheduler) discard(ctx context.Context, fires []claimedFire) {
+	pr, ok := s.starter.(runs.Preparer)
+	if !ok {
+		return
+	}
+	var unused []runs.StartRequest
+	for _, f := range fires {
+		if f.prep != nil && !f.prep.used {
+			unused = append(unused, f.prep.req)
+		}
+	}
+	if len(unused) == 0 {
+		return
+	}
+	if err := pr.Discard(ctx, unused); err != nil {
+		s.log.Warn("could not discard prepared runs; they expire on their own", "n", len(unused), "err", err)
+	}
 }
 
 // tick runs one pass for tests that drive the clock: it claims and
@@ -319,6 +380,7 @@ func (s *scheduler) fireBatch(ctx context.Context, fires []claimedFire) error {
 		mu     sync.Mutex
 		errOut error
 	)
+	defer s.discard(ctx, fires)
 	pending := make([]*schedstore.Pending, len(fires))
 	lags := make([][]time.Duration, len(fires))
 	for i, cf := range fires {
@@ -395,6 +457,7 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 		return out, nil, nil
 	}
 	f := newFirer(s.store, s.starter, s.clock, rec)
+	f.prep = cf.prep
 	f.c.Claimed, f.c.ExpectGeneration, f.c.ExpectNext = true, rec.Generation, rec.Next
 	if err := cf.specErr; err != nil {
 		// Stored specs were valid when stored; a spec the engine no longer

@@ -61,6 +61,9 @@ type firer struct {
 	clock clock.Clock
 	store *schedstore.Store
 
+	// prep is the run written ahead for this claim's fire (nil: none).
+	prep *preparedRun
+
 	loaded    bool
 	running   map[string]string
 	stored    []schedstore.Buffered // buffered in Redis, not yet popped
@@ -237,16 +240,32 @@ func (f *firer) drain(ctx context.Context) error {
 	return nil
 }
 
+// fireRequest is the run that a fire of rec at nominal starts.
+func fireRequest(rec *schedstore.Record, nominal time.Time, wf string, trig runs.Trigger) runs.StartRequest {
+	a := rec.Def.Action
+	return runs.StartRequest{
+		Namespace: rec.Namespace, WorkflowID: wf, WorkflowType: a.WorkflowType, TaskQueue: a.TaskQueue,
+		Input: a.Input, RunTimeout: a.RunTimeout, ExecutionTimeout: a.ExecutionTimeout, HeartbeatTimeout: a.HeartbeatTimeout,
+		RetryPolicy: a.RetryPolicy, Memo: a.Memo, IfNotExists: true,
+		Origin: runs.Origin{ScheduleID: rec.ID, NominalTime: nominal, Trigger: trig},
+	}
+}
+
+// preparedRun is a run written ahead of a claimed fire's due time (see
+// runs.Preparer). used is set once a start took it; the rest are
+// discarded after the fire.
+type preparedRun struct {
+	req  runs.StartRequest
+	used bool
+}
+
 // start starts a run, idempotently on the workflow id. An id that is taken
 // by a run the schedule did not start is a FAILED record; any other error
 // aborts the call so that the fire is retried.
 func (f *firer) start(ctx context.Context, nominal time.Time, wf string, trig runs.Trigger) (schedstore.Execution, error) {
-	a := f.rec.Def.Action
-	req := runs.StartRequest{
-		Namespace: f.rec.Namespace, WorkflowID: wf, WorkflowType: a.WorkflowType, TaskQueue: a.TaskQueue,
-		Input: a.Input, RunTimeout: a.RunTimeout, ExecutionTimeout: a.ExecutionTimeout, HeartbeatTimeout: a.HeartbeatTimeout,
-		RetryPolicy: a.RetryPolicy, Memo: a.Memo, IfNotExists: true,
-		Origin: runs.Origin{ScheduleID: f.rec.ID, NominalTime: nominal, Trigger: trig},
+	req := fireRequest(f.rec, nominal, wf, trig)
+	if p := f.prep; p != nil && !p.used && p.req.WorkflowID == wf {
+		req.PreparedRunID, p.used = p.req.PreparedRunID, true
 	}
 	res, err := f.starter.Start(ctx, req)
 	if errors.Is(err, runs.ErrAlreadyStarted) || errors.Is(err, errs.ErrInvalidArgument) || errors.Is(err, schedule.ErrInvalidSpec) {

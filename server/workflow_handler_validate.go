@@ -118,3 +118,28 @@ func (v validatingStarter) Cancel(ctx context.Context, ns, wf, rid, reason strin
 func (v validatingStarter) Terminate(ctx context.Context, ns, wf, rid, reason string) error {
 	return v.st.Terminate(ctx, ns, wf, rid, reason)
 }
+
+// Prepare validates each request as Start would and prepares the valid
+// ones; an invalid one gets no run id ("") and fails later, in Start.
+func (v validatingStarter) Prepare(ctx context.Context, reqs []runs.StartRequest) ([]string, error) {
+	valid := make([]runs.StartRequest, 0, len(reqs))
+	at := make([]int, 0, len(reqs))
+	for i, req := range reqs {
+		if validateStart(&req) == nil && req.Preparable() {
+			valid, at = append(valid, req), append(at, i)
+		}
+	}
+	got, err := v.st.Prepare(ctx, valid)
+	if err != nil {
+		return nil, err
+	}
+	runIDs := make([]string, len(reqs))
+	for j, i := range at {
+		runIDs[i] = got[j]
+	}
+	return runIDs, nil
+}
+
+func (v validatingStarter) Discard(ctx context.Context, reqs []runs.StartRequest) error {
+	return v.st.Discard(ctx, reqs)
+}

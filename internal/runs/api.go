@@ -103,6 +103,31 @@ type StartRequest struct {
 	// same workflow id and request id returns the first one's run (Existing
 	// set) for 24 hours. Optional.
 	RequestID string
+	// PreparedRunID names a run that Preparer.Prepare wrote for this same
+	// request: Start then only makes it visible, which is most of the
+	// start's work done ahead of time. A prepared run that is gone (it
+	// expired) makes Start start the run in full. Optional.
+	PreparedRunID string
+}
+
+// Preparable reports whether Preparer.Prepare can write req's run ahead
+// of its start: an immediate, idempotent start (IfNotExists) without a
+// request id or cron schedule, as the scheduler's fires are.
+func (r *StartRequest) Preparable() bool {
+	return r.IfNotExists && r.RequestID == "" && r.StartDelay == 0 && r.CronSchedule == ""
+}
+
+// Preparer is a Starter that can do most of a start's work ahead of it.
+// A prepared run is invisible: no workflow id, index, queue or timer names
+// it until Start is called with its id in StartRequest.PreparedRunID, and
+// it expires on its own if that never happens.
+type Preparer interface {
+	// Prepare writes the runs of reqs (validated, Preparable ones) and
+	// returns their run ids, in order. On an error none is usable.
+	Prepare(ctx context.Context, reqs []StartRequest) ([]string, error)
+	// Discard deletes the prepared runs (PreparedRunID) of requests that
+	// will not be started. It never deletes a run that was started.
+	Discard(ctx context.Context, reqs []StartRequest) error
 }
 
 // IDReusePolicy says whether a workflow id may be started again, with the

@@ -185,11 +185,14 @@ const (
 )
 
 // IndexFlushDue reports whether the timer loop should call FlushIndexes:
-// no run has started in this process for indexQuiet, or the last flush
-// is indexMaxDelay old.
+// no run has started in this process for indexQuiet, or the first start
+// since the last flush is indexMaxDelay old. Timing the delay from that
+// start rather than from the last flush keeps a burst of starts (the
+// fires of one second) from being interrupted by a flush as it begins.
 func (s *Store) IndexFlushDue() bool {
 	now := s.clock.Now().UnixNano()
-	return now-s.lastStart.Load() >= int64(indexQuiet) || now-s.lastFlush.Load() >= int64(indexMaxDelay)
+	u := s.unflushed.Load()
+	return now-s.lastStart.Load() >= int64(indexQuiet) || (u != 0 && now-u >= int64(indexMaxDelay))
 }
 
 // FlushIndexes writes the index entries of every run started so far
@@ -213,7 +216,7 @@ func (s *Store) FlushIndexesPaced(ctx context.Context) error { return s.flushInd
 // sends one script call per partition that has entries left, in one
 // pipeline, or with paced a single call.
 func (s *Store) flushIndexes(ctx context.Context, paced bool) error {
-	s.lastFlush.Store(s.clock.Now().UnixNano())
+	s.unflushed.Store(0)
 	lens := make([]*redis.IntCmd, s.k.partitions)
 	if _, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for p := range lens {

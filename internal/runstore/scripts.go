@@ -153,6 +153,62 @@ end
 return out
 `)
 
+// activateScript starts runs that Prepare wrote, several to a call as
+// startScript does, for idempotent immediate starts (IfNotExists) only: a
+// workflow id that has a run answers {1, that run} and deletes the
+// prepared one (unless it is that run); a prepared run that is gone answers code 5; otherwise
+// the run gets its status and times, loses its expiry and is linked into
+// the workflow id, the index queue and its task queue: {0, run id}.
+// KEYS: timers, index queue, then run and workflow for each run. ARGV from
+// 6, for each run: ns, wf, rid, queue, type, schedule id, execution
+// deadline ms (0: none). The index entries go in one RPUSH per call.
+var activateScript = redis.NewScript(luaLib + `
+local tk, ixq = KEYS[1], KEYS[2]
+local entries = {}
+local function activate(run, wfk, a)
+  local ns, wf, rid, q, wtype, sid, xdl = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+  local cur = redis.call('HMGET', wfk, 'open', 'latest')
+  local have = cur[1] or cur[2]
+  if have then
+    -- A repeated activation (a lost reply) finds the run itself.
+    if have ~= rid then redis.call('DEL', run) end
+    return {1, have}
+  end
+  if redis.call('EXISTS', run) == 0 then return {5, ''} end
+  if tonumber(xdl) > 0 then
+    redis.call('HSET', run, 'st', '2', 'ct', NOW, 'sch', NOW, 'xdl', xdl)
+    redis.call('ZADD', tk, xdl, tm('xto', ns, wf, rid, 0))
+  else
+    redis.call('HSET', run, 'st', '2', 'ct', NOW, 'sch', NOW)
+  end
+  redis.call('PERSIST', run)
+  redis.call('HSET', wfk, 'open', rid, 'latest', rid)
+  entries[#entries + 1] = ns .. '|' .. rid .. '|' .. wf .. '|' .. q .. '|' .. sid .. '|' .. wtype
+  enqueue(ns, wf, rid, q)
+  return {0, rid}
+end
+local out = {}
+local a, k = 6, 3
+while a <= #ARGV do
+  local ok, r = pcall(activate, KEYS[k], KEYS[k + 1], a)
+  if not ok then
+    if type(r) == 'table' then r = r.err end
+    r = {-1, tostring(r)}
+  end
+  out[#out + 1] = r
+  a, k = a + 7, k + 2
+end
+if #entries > 0 then redis.call('RPUSH', ixq, unpack(entries)) end
+return out
+`)
+
+// discardScript deletes a prepared run (KEYS[1]) unless it was started:
+// a started run has a status.
+var discardScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'st') == 0 then redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
 // indexScript moves up to n entries of a partition's index queue into the
 // run indexes: "open" if the run is still open (close_run has filed one
 // that closed meanwhile under its closed status), and its type, queue and

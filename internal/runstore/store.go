@@ -99,9 +99,10 @@ type Store struct {
 
 	pipe *pipeliner
 
-	// lastStart and lastFlush are the store clock's Unix nanoseconds at
-	// the last start and the last FlushIndexes (see IndexFlushDue).
-	lastStart, lastFlush atomic.Int64
+	// lastStart is the store clock's Unix nanoseconds at the last start,
+	// unflushed at the first start since the last index flush began (0:
+	// none); see IndexFlushDue.
+	lastStart, unflushed atomic.Int64
 
 	mu      sync.Mutex
 	entropy io.Reader
@@ -182,7 +183,13 @@ func (s *Store) StartMany(ctx context.Context, reqs []runs.StartRequest) []Start
 			}
 			due = t
 		}
-		c, err := s.startCall(req, now, due, "", "")
+		var c *scriptCall
+		var err error
+		if req.PreparedRunID != "" && req.Preparable() {
+			c = s.activateCall(&req, now)
+		} else {
+			c, err = s.startCall(req, now, due, "", "")
+		}
 		if err != nil {
 			out[i].Err = err
 			continue
@@ -190,10 +197,24 @@ func (s *Store) StartMany(ctx context.Context, reqs []runs.StartRequest) []Start
 		calls = append(calls, c)
 		idx = append(idx, i)
 	}
-	s.lastStart.Store(now.UnixNano())
+	s.started(now)
 	s.pipe.do(ctx, calls...)
+	var again []runs.StartRequest
+	var againIdx []int
 	for j, c := range calls {
-		out[idx[j]].Result, out[idx[j]].Err = startResult(reqs[idx[j]].WorkflowID, c.cmd)
+		i := idx[j]
+		out[i].Result, out[i].Err = startResult(reqs[i].WorkflowID, c.cmd)
+		if errors.Is(out[i].Err, errNotPrepared) {
+			// The prepared run expired: start it in full.
+			req := reqs[i]
+			req.PreparedRunID = ""
+			again, againIdx = append(again, req), append(againIdx, i)
+		}
+	}
+	if len(again) > 0 {
+		for j, o := range s.StartMany(ctx, again) {
+			out[againIdx[j]] = o
+		}
 	}
 	return out
 }
@@ -204,9 +225,15 @@ func (s *Store) start(ctx context.Context, req runs.StartRequest, now, due time.
 	if err != nil {
 		return runs.StartResult{}, err
 	}
-	s.lastStart.Store(now.UnixNano())
+	s.started(now)
 	s.pipe.do(ctx, c)
 	return startResult(req.WorkflowID, c.cmd)
+}
+
+// started notes a start at now for IndexFlushDue.
+func (s *Store) started(now time.Time) {
+	s.lastStart.Store(now.UnixNano())
+	s.unflushed.CompareAndSwap(0, now.UnixNano())
 }
 
 // startCall prepares one run's part of a start script call, for a run due
@@ -218,28 +245,10 @@ func (s *Store) startCall(req runs.StartRequest, now, due time.Time, expectPrev,
 	if due.Before(now) {
 		due = now
 	}
-	hb := req.HeartbeatTimeout
-	if hb <= 0 {
-		hb = DefaultHeartbeatTimeout
-	}
+	hb := heartbeat(&req)
 	var xdl int64
 	if req.ExecutionTimeout > 0 {
 		xdl = ms(due.Add(req.ExecutionTimeout))
-	}
-	var rp, memo string
-	if req.RetryPolicy != nil {
-		b, err := json.Marshal(req.RetryPolicy)
-		if err != nil {
-			return nil, err
-		}
-		rp = string(b)
-	}
-	if len(req.Memo) > 0 {
-		b, err := json.Marshal(req.Memo)
-		if err != nil {
-			return nil, errs.Field("memo", "not valid JSON: %v", err)
-		}
-		memo = string(b)
 	}
 	ifne := "0"
 	if req.IfNotExists {
@@ -257,20 +266,11 @@ func (s *Store) startCall(req runs.StartRequest, now, due time.Time, expectPrev,
 		req.TaskQueue, expectPrev, rmTimer, int(requestTTL / time.Second), req.WorkflowType, req.Origin.ScheduleID, int(st),
 		hb.Milliseconds()}
 	fixed := len(args)
-	// Empty and zero fields are not stored: the readers take a missing
-	// field for one.
-	args = appendField(args, "in", string(req.Input))
 	args = appendField(args, "xdl", xdl)
-	args = appendField(args, "cron", req.CronSchedule)
-	args = appendField(args, "rp", rp)
-	args = appendField(args, "rto", req.RunTimeout.Milliseconds())
-	args = appendField(args, "xto", req.ExecutionTimeout.Milliseconds())
-	args = appendField(args, "memo", memo)
-	args = appendField(args, "osid", req.Origin.ScheduleID)
-	args = appendField(args, "onom", ms(req.Origin.NominalTime))
-	args = appendField(args, "otrg", int64(req.Origin.Trigger))
-	args = appendField(args, "ocli", req.Origin.ClientIdentity)
-	args = appendField(args, "oprev", req.Origin.PreviousRunID)
+	args, err := appendRunFields(args, &req)
+	if err != nil {
+		return nil, err
+	}
 	args[0] = len(args) - fixed
 	c := newCall(startScript, []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf), reqKey}, args)
 	c.merge = &mergeHead{group: p, keys: []string{s.k.timers(p), s.k.indexQueue(p)}, args: s.argv(p, now)}
@@ -299,10 +299,53 @@ func startResult(wf string, cmd *redis.Cmd) (runs.StartResult, error) {
 		return runs.StartResult{RunID: other}, fmt.Errorf("workflow id %q was used by run %s and the id reuse policy forbids another: %w", wf, other, runs.ErrAlreadyStarted)
 	case 4:
 		return runs.StartResult{RunID: other}, errChainSuperseded
+	case 5:
+		return runs.StartResult{}, errNotPrepared
 	case -1:
 		return runs.StartResult{}, fmt.Errorf("start workflow %q: %s", wf, other)
 	}
 	return runs.StartResult{}, fmt.Errorf("start workflow %q: unexpected script reply %v", wf, res)
+}
+
+// heartbeat returns req's heartbeat timeout, or the default.
+func heartbeat(req *runs.StartRequest) time.Duration {
+	if req.HeartbeatTimeout > 0 {
+		return req.HeartbeatTimeout
+	}
+	return DefaultHeartbeatTimeout
+}
+
+// appendRunFields appends the field/value pairs of a run's hash that
+// depend only on its request, leaving out empty and zero ones: the readers
+// take a missing field for one.
+func appendRunFields(args []any, req *runs.StartRequest) ([]any, error) {
+	var rp, memo string
+	if req.RetryPolicy != nil {
+		b, err := json.Marshal(req.RetryPolicy)
+		if err != nil {
+			return nil, err
+		}
+		rp = string(b)
+	}
+	if len(req.Memo) > 0 {
+		b, err := json.Marshal(req.Memo)
+		if err != nil {
+			return nil, errs.Field("memo", "not valid JSON: %v", err)
+		}
+		memo = string(b)
+	}
+	args = appendField(args, "in", string(req.Input))
+	args = appendField(args, "cron", req.CronSchedule)
+	args = appendField(args, "rp", rp)
+	args = appendField(args, "rto", req.RunTimeout.Milliseconds())
+	args = appendField(args, "xto", req.ExecutionTimeout.Milliseconds())
+	args = appendField(args, "memo", memo)
+	args = appendField(args, "osid", req.Origin.ScheduleID)
+	args = appendField(args, "onom", ms(req.Origin.NominalTime))
+	args = appendField(args, "otrg", int64(req.Origin.Trigger))
+	args = appendField(args, "ocli", req.Origin.ClientIdentity)
+	args = appendField(args, "oprev", req.Origin.PreviousRunID)
+	return args, nil
 }
 
 // appendField appends a field and its value unless the value is empty or zero.

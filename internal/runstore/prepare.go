@@ -1,0 +1,93 @@
+package runstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sundial-dev/sundial/internal/runs"
+)
+
+// preparedTTL is how long a prepared run waits for its start before Redis
+// deletes it: longer than a scheduler's claim lease, after which another
+// replica fires (and prepares) the claim again.
+const preparedTTL = 2 * time.Minute
+
+// errNotPrepared is the activate script's answer for a prepared run that
+// is gone; StartMany then starts the run in full.
+var errNotPrepared = errors.New("prepared run not found")
+
+// Prepare writes the hashes of runs ahead of their start, without their
+// status, so that the start (activateScript) only sets the status and
+// links the run into its workflow id, indexes and queue. Nothing names a
+// prepared run until then, and its hash expires after preparedTTL.
+// reqs must be validated and Preparable. It implements runs.Preparer.
+func (s *Store) Prepare(ctx context.Context, reqs []runs.StartRequest) ([]string, error) {
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	now := s.clock.Now()
+	ids := make([]string, len(reqs))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i := range reqs {
+			req := &reqs[i]
+			if !req.Preparable() {
+				return errors.New("prepare: request " + req.WorkflowID + " cannot be prepared")
+			}
+			ns, wf := req.Namespace, req.WorkflowID
+			p := s.k.partition(ns, wf)
+			ids[i] = s.newRunID(now)
+			args, err := appendRunFields([]any{"ns", ns, "wf", wf, "rid", ids[i], "type", req.WorkflowType, "q", req.TaskQueue,
+				"hb", heartbeat(req).Milliseconds(), "att", "0", "p", p}, req)
+			if err != nil {
+				return err
+			}
+			key := s.k.run(p, ns, wf, ids[i])
+			pipe.HSet(ctx, key, args...)
+			pipe.PExpire(ctx, key, preparedTTL)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// Discard deletes prepared runs that will not be started: each only while
+// it has no status, so a started run is never deleted. It implements
+// runs.Preparer.
+func (s *Store) Discard(ctx context.Context, reqs []runs.StartRequest) error {
+	calls := make([]*scriptCall, 0, len(reqs))
+	for _, req := range reqs {
+		if req.PreparedRunID == "" {
+			continue
+		}
+		p := s.k.partition(req.Namespace, req.WorkflowID)
+		calls = append(calls, newCall(discardScript, []string{s.k.run(p, req.Namespace, req.WorkflowID, req.PreparedRunID)}, nil))
+	}
+	s.pipe.do(ctx, calls...)
+	for _, c := range calls {
+		if err := c.cmd.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// activateCall is a prepared run's part of an activate script call,
+// merged like startCall's.
+func (s *Store) activateCall(req *runs.StartRequest, now time.Time) *scriptCall {
+	ns, wf, rid := req.Namespace, req.WorkflowID, req.PreparedRunID
+	p := s.k.partition(ns, wf)
+	var xdl int64
+	if req.ExecutionTimeout > 0 {
+		xdl = ms(now.Add(req.ExecutionTimeout))
+	}
+	c := newCall(activateScript, []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf)},
+		[]any{ns, wf, rid, req.TaskQueue, req.WorkflowType, req.Origin.ScheduleID, xdl})
+	c.merge = &mergeHead{group: p, keys: []string{s.k.timers(p), s.k.indexQueue(p)}, args: s.argv(p, now)}
+	return c
+}
