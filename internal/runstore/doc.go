@@ -23,7 +23,9 @@
 // index key per batch of at most 64 lines, reading the run's status at
 // that moment, so a run closed before its flush is filed under its closed
 // status only). The timer loop flushes once starts pause for 50 ms (or
-// every 200 ms under steady starts), one partition's script at a time so
+// 200 ms after the first start since the last flush, under steady starts;
+// timed from that start, so that a burst after a quiet spell is not
+// interrupted as it begins), one partition's script at a time so
 // that no flush holds Redis for more than about a millisecond, and List
 // flushes before it reads, so listing stays strongly consistent, while a
 // burst of starts (a second's worth of schedule fires) costs Redis about a
@@ -37,6 +39,23 @@
 // own element of the reply, which saves Redis the fixed cost of a script
 // call for all runs of a call but one. A later start of the batch sees an
 // earlier one of the same workflow id, exactly as two calls would.
+//
+// # Prepared runs
+//
+// The scheduler knows a fire's run 300 ms before it is due, when it claims
+// the fire. Prepare writes that run's hash then, without a status and
+// with a two-minute expiry; nothing names it (no workflow id, index,
+// queue or timer), so it is invisible. At the due time the scheduler takes
+// its overlap decision as always, and a start of the prepared run
+// (StartRequest.PreparedRunID) only gives it its status and times, drops
+// the expiry and links it into its workflow id, index queue and task
+// queue (activateScript, merged like start scripts). That moves most of a
+// burst's Redis work out of the burst: 5,000 starts at once cost 8.7 us of
+// Redis each instead of 11-12 (BenchmarkStartBurst). A workflow id that
+// already has a run answers that run and deletes the prepared one; a fire
+// that does not start discards its prepared run (Discard, which never
+// deletes a started run); a prepared run that expired makes the start go
+// in full.
 //
 // # Why lists with a lease set, not Streams with consumer groups
 //
