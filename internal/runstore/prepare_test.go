@@ -170,7 +170,8 @@ func TestExpiredPreparedRunStartsInFull(t *testing.T) {
 }
 
 // TestPrepareRefusesWhatItCannotPrepare: a start with a request id, a
-// delay or a cron schedule, or without IfNotExists, is not preparable.
+// delay or a cron schedule, or without IfNotExists, is not preparable,
+// and a batch holding one prepares none.
 func TestPrepareRefusesWhatItCannotPrepare(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, nil)
@@ -182,11 +183,13 @@ func TestPrepareRefusesWhatItCannotPrepare(t *testing.T) {
 	} {
 		req := tb.fullReq("r")
 		mut(&req)
-		if _, err := tb.store.Prepare(context.Background(), []runs.StartRequest{req}); err == nil {
+		// After a preparable one: a refused batch writes nothing at all.
+		if _, err := tb.store.Prepare(context.Background(), []runs.StartRequest{tb.fullReq("ok"), req}); err == nil {
 			t.Errorf("%s: prepared", name)
 		}
 	}
-	if ids := tb.listIDs(t, runs.StatusUnspecified); len(ids) != 0 {
-		t.Fatalf("runs after refused prepares: %v", ids)
+	// Nothing was written, not even an invisible run hash.
+	if keys := tb.redis.Client.Keys(context.Background(), tb.redis.Prefix+"*:run:*").Val(); len(keys) != 0 {
+		t.Fatalf("run hashes after refused prepares: %v", keys)
 	}
 }
