@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -192,4 +193,46 @@ func TestPrepareRefusesWhatItCannotPrepare(t *testing.T) {
 	if keys := tb.redis.Client.Keys(context.Background(), tb.redis.Prefix+"*:run:*").Val(); len(keys) != 0 {
 		t.Fatalf("run hashes after refused prepares: %v", keys)
 	}
+}
+
+// TestStartedPreparedRunsAnnounceTheirQueue: starting prepared runs
+// announces each task queue partition that stops being empty, once, as
+// a full start does, so that long polls wake up.
+func TestStartedPreparedRunsAnnounceTheirQueue(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, tb *testBundle) {
+		ctx := context.Background()
+		sub := tb.redis.Client.Subscribe(ctx, tb.store.Channel())
+		defer sub.Close()
+		if _, err := sub.Receive(ctx); err != nil { // the subscription's confirmation
+			t.Fatal(err)
+		}
+		var reqs []runs.StartRequest
+		want := map[string]bool{}
+		for _, wf := range []string{"a1", "a2", "a3", "a4", "a5", "a6"} {
+			reqs = append(reqs, tb.fullReq(wf))
+			want["q|"+tb.ns+"|q|"+strconv.Itoa(tb.store.k.partition(tb.ns, wf))] = true
+		}
+		for _, o := range tb.store.StartMany(ctx, tb.prepare(t, reqs...)) {
+			if _, err := o.Get(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := map[string]int{}
+		ch := sub.Channel()
+		deadline := time.After(5 * time.Second)
+		for len(got) < len(want) {
+			select {
+			case m := <-ch:
+				got[m.Payload]++
+			case <-deadline:
+				t.Fatalf("announced %v, want each of %v", got, want)
+			}
+		}
+		for p, n := range got {
+			if !want[p] || n != 1 {
+				t.Fatalf("announced %v, want each of %v once", got, want)
+			}
+		}
+	})
 }

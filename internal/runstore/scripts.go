@@ -161,10 +161,11 @@ return out
 // the workflow id, the index queue and its task queue: {0, run id}.
 // KEYS: timers, index queue, then run and workflow for each run. ARGV from
 // 6, for each run: ns, wf, rid, queue, type, schedule id, execution
-// deadline ms (0: none). The index entries go in one RPUSH per call.
+// deadline ms (0: none). The index entries go in one RPUSH per call, and
+// the tasks in one per task queue.
 var activateScript = redis.NewScript(luaLib + `
 local tk, ixq = KEYS[1], KEYS[2]
-local entries = {}
+local entries, queued, qorder = {}, {}, {}
 local function activate(run, wfk, a)
   local ns, wf, rid, q, wtype, sid, xdl = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   local cur = redis.call('HMGET', wfk, 'open', 'latest')
@@ -174,17 +175,24 @@ local function activate(run, wfk, a)
     if have ~= rid then redis.call('DEL', run) end
     return {1, have}
   end
-  if redis.call('EXISTS', run) == 0 then return {5, ''} end
+  -- Prepare gave the run an expiry: no expiry to drop means no run.
+  if redis.call('PERSIST', run) == 0 then return {5, ''} end
   if tonumber(xdl) > 0 then
     redis.call('HSET', run, 'st', '2', 'ct', NOW, 'sch', NOW, 'xdl', xdl)
     redis.call('ZADD', tk, xdl, tm('xto', ns, wf, rid, 0))
   else
     redis.call('HSET', run, 'st', '2', 'ct', NOW, 'sch', NOW)
   end
-  redis.call('PERSIST', run)
   redis.call('HSET', wfk, 'open', rid, 'latest', rid)
   entries[#entries + 1] = ns .. '|' .. rid .. '|' .. wf .. '|' .. q .. '|' .. sid .. '|' .. wtype
-  enqueue(ns, wf, rid, q)
+  local qk = B .. ':q:' .. ns .. ':' .. q
+  local tasks = queued[qk]
+  if not tasks then
+    tasks = {}
+    queued[qk] = tasks
+    qorder[#qorder + 1] = {qk, ns, q}
+  end
+  tasks[#tasks + 1] = wf .. '|' .. rid
   return {0, rid}
 end
 local out = {}
@@ -199,6 +207,14 @@ while a <= #ARGV do
   a, k = a + 7, k + 2
 end
 if #entries > 0 then redis.call('RPUSH', ixq, unpack(entries)) end
+-- One RPUSH per task queue; announced, as enqueue does, when it stops
+-- being empty.
+for _, o in ipairs(qorder) do
+  local tasks = queued[o[1]]
+  if redis.call('RPUSH', o[1], unpack(tasks)) == #tasks then
+    redis.call('PUBLISH', CHAN, 'q|' .. o[2] .. '|' .. o[3] .. '|' .. P)
+  end
+end
 return out
 `)
 

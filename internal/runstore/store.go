@@ -132,7 +132,8 @@ func New(o Options) (*Store, error) {
 func (s *Store) Partitions() int { return s.k.partitions }
 
 // Channel returns the pub/sub channel on which the store announces enqueued
-// tasks and closed runs; see ParseEvent.
+// tasks ("q|ns|queue|partition") and closed runs ("c|ns|wf|rid"); the
+// server's wakeup hub reads them.
 func (s *Store) Channel() string { return s.k.channel() }
 
 func (s *Store) newRunID(t time.Time) string {
