@@ -50,7 +50,7 @@
 // (StartRequest.PreparedRunID) only gives it its status and times, drops
 // the expiry and links it into its workflow id, index queue and task
 // queue (activateScript, merged like start scripts). That moves most of a
-// burst's Redis work out of the burst: 5,000 starts at once cost 8.7 us of
+// burst's Redis work out of the burst: 5,000 starts at once cost 8 us of
 // Redis each instead of 11-12 (BenchmarkStartBurst). A workflow id that
 // already has a run answers that run and deletes the prepared one; a fire
 // that does not start discards its prepared run (Discard, which never
