@@ -100,6 +100,18 @@ func msDur(s string) time.Duration {
 	return time.Duration(n) * time.Millisecond
 }
 
+// parseRetryPolicy decodes a run's "rp" field; nil when it has none.
+func parseRetryPolicy(v string) *schedule.RetryPolicy {
+	if v == "" {
+		return nil
+	}
+	var p schedule.RetryPolicy
+	if json.Unmarshal([]byte(v), &p) != nil {
+		return nil
+	}
+	return &p
+}
+
 // decodeRun builds a Run from its hash; nil for an empty hash.
 func decodeRun(h map[string]string) *Run {
 	if len(h) == 0 || h["rid"] == "" {
@@ -143,12 +155,7 @@ func decodeRun(h map[string]string) *Run {
 	if v := h["res"]; v != "" {
 		r.Result = json.RawMessage(v)
 	}
-	if v := h["rp"]; v != "" {
-		var p schedule.RetryPolicy
-		if json.Unmarshal([]byte(v), &p) == nil {
-			r.RetryPolicy = &p
-		}
-	}
+	r.RetryPolicy = parseRetryPolicy(h["rp"])
 	if v := h["memo"]; v != "" {
 		_ = json.Unmarshal([]byte(v), &r.Memo)
 	}

@@ -45,7 +45,8 @@ type scriptCall struct {
 	cmd    *redis.Cmd
 	done   chan struct{}
 	// merge, when set, makes the call one item of a script that takes
-	// many (startScript): keys and args are the item's part. See merge.
+	// many (startScript, activateScript): keys and args are the item's
+	// part. See merge.
 	merge *mergeHead
 }
 

@@ -39,6 +39,8 @@ func (s *Store) Prepare(ctx context.Context, reqs []runs.StartRequest) ([]string
 			ns, wf := req.Namespace, req.WorkflowID
 			p := s.k.partition(ns, wf)
 			ids[i] = s.newRunID(now)
+			// The fields startScript writes from its positional arguments,
+			// but for the status and times, which activateScript sets.
 			args, err := appendRunFields([]any{"ns", ns, "wf", wf, "rid", ids[i], "type", req.WorkflowType, "q", req.TaskQueue,
 				"hb", heartbeat(req).Milliseconds(), "att", "0", "p", p}, req)
 			if err != nil {
@@ -82,12 +84,8 @@ func (s *Store) Discard(ctx context.Context, reqs []runs.StartRequest) error {
 func (s *Store) activateCall(req *runs.StartRequest, now time.Time) *scriptCall {
 	ns, wf, rid := req.Namespace, req.WorkflowID, req.PreparedRunID
 	p := s.k.partition(ns, wf)
-	var xdl int64
-	if req.ExecutionTimeout > 0 {
-		xdl = ms(now.Add(req.ExecutionTimeout))
-	}
 	c := newCall(activateScript, []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf)},
-		[]any{ns, wf, rid, req.TaskQueue, req.WorkflowType, req.Origin.ScheduleID, xdl})
-	c.merge = &mergeHead{group: p, keys: []string{s.k.timers(p), s.k.indexQueue(p)}, args: s.argv(p, now)}
+		[]any{ns, wf, rid, req.TaskQueue, req.WorkflowType, req.Origin.ScheduleID, executionDeadline(req, now)})
+	c.merge = s.startHead(p, now)
 	return c
 }

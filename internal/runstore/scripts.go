@@ -123,6 +123,7 @@ local function start(run, wfk, reqk, a, nf)
     if policy == '3' then return {3, latest} end
     if policy == '2' and redis.call('HGET', rkey(ns, wf, latest), 'st') == '4' then return {3, latest} end
   end
+  -- Store.Prepare writes the same fields (but st, ct and sch) from Go.
   redis.call('HSET', run, 'ns', ns, 'wf', wf, 'rid', rid, 'type', wtype, 'q', q, 'st', st, 'ct', NOW, 'sch', due, 'hb', hb, 'att', '0', 'p', P, unpack(ARGV, a + 16, a + 15 + nf))
   redis.call('HSET', wfk, 'open', rid, 'latest', rid)
   if reqid ~= '' then redis.call('SET', reqk, rid, 'EX', ttl) end

@@ -247,10 +247,7 @@ func (s *Store) startCall(req runs.StartRequest, now, due time.Time, expectPrev,
 		due = now
 	}
 	hb := heartbeat(&req)
-	var xdl int64
-	if req.ExecutionTimeout > 0 {
-		xdl = ms(due.Add(req.ExecutionTimeout))
-	}
+	xdl := executionDeadline(&req, due)
 	ifne := "0"
 	if req.IfNotExists {
 		ifne = "1"
@@ -274,8 +271,23 @@ func (s *Store) startCall(req runs.StartRequest, now, due time.Time, expectPrev,
 	}
 	args[0] = len(args) - fixed
 	c := newCall(startScript, []string{s.k.run(p, ns, wf, rid), s.k.workflow(p, ns, wf), reqKey}, args)
-	c.merge = &mergeHead{group: p, keys: []string{s.k.timers(p), s.k.indexQueue(p)}, args: s.argv(p, now)}
+	c.merge = s.startHead(p, now)
 	return c, nil
+}
+
+// startHead is the merge head of startScript and activateScript calls:
+// the partition's timers and index queue, and the common arguments.
+func (s *Store) startHead(p int, now time.Time) *mergeHead {
+	return &mergeHead{group: p, keys: []string{s.k.timers(p), s.k.indexQueue(p)}, args: s.argv(p, now)}
+}
+
+// executionDeadline is the Unix milliseconds at which a run that starts at
+// start exceeds its execution timeout; 0 without one.
+func executionDeadline(req *runs.StartRequest, start time.Time) int64 {
+	if req.ExecutionTimeout <= 0 {
+		return 0
+	}
+	return ms(start.Add(req.ExecutionTimeout))
 }
 
 // startResult reads one run's reply of the start script.

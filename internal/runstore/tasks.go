@@ -16,6 +16,7 @@ import (
 
 	"github.com/sundial-dev/sundial/internal/errs"
 	"github.com/sundial-dev/sundial/internal/runs"
+	"github.com/sundial-dev/sundial/schedule"
 )
 
 // Task is one attempt of a run, leased to a worker.
@@ -288,10 +289,6 @@ func (s *Store) FailMany(ctx context.Context, fs []FailReport) []error {
 	return errs
 }
 
-// retryFields are the run fields decideRetry reads (and "rid", without
-// which decodeRun takes the run for missing).
-var retryFields = []string{"rid", "rp", "xdl"}
-
 func (s *Store) failMany(ctx context.Context, fs []FailReport) ([]runs.Status, []error) {
 	sts := make([]runs.Status, len(fs))
 	out := make([]error, len(fs))
@@ -299,7 +296,8 @@ func (s *Store) failMany(ctx context.Context, fs []FailReport) ([]runs.Status, [
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i, f := range fs {
 			p := s.k.partition(f.Ref.Namespace, f.Ref.WorkflowID)
-			gets[i] = pipe.HMGet(ctx, s.k.run(p, f.Ref.Namespace, f.Ref.WorkflowID, f.Ref.RunID), retryFields...)
+			// What decideRetry needs; a run without "rid" does not exist.
+			gets[i] = pipe.HMGet(ctx, s.k.run(p, f.Ref.Namespace, f.Ref.WorkflowID, f.Ref.RunID), "rid", "rp", "xdl")
 		}
 		return nil
 	})
@@ -313,18 +311,18 @@ func (s *Store) failMany(ctx context.Context, fs []FailReport) ([]runs.Status, [
 	var calls []*scriptCall
 	var idx []int
 	for i, f := range fs {
-		h := make(map[string]string, len(retryFields))
-		for j, v := range gets[i].Val() {
-			if v, ok := v.(string); ok {
-				h[retryFields[j]] = v
-			}
+		v, err := gets[i].Result()
+		if err != nil {
+			out[i] = err
+			continue
 		}
-		r := decodeRun(h)
-		if r == nil {
+		if rid, _ := v[0].(string); rid == "" {
 			out[i] = fmt.Errorf("run %s of workflow id %q: %w", f.Ref.RunID, f.Ref.WorkflowID, runs.ErrNotFound)
 			continue
 		}
-		d := decideRetry(r, f.Ref.Attempt, &fs[i].Failure, now)
+		rp, _ := v[1].(string)
+		xdl, _ := v[2].(string)
+		d := decideRetry(parseRetryPolicy(rp), fromMS(xdl), f.Ref.Attempt, &fs[i].Failure, now)
 		calls = append(calls, s.failCall(f.Ref, &fs[i].Failure, d, runs.StatusFailed, "", false, now))
 		idx = append(idx, i)
 	}
@@ -341,12 +339,11 @@ type retryDecision struct {
 	due   time.Time
 }
 
-// decideRetry applies the run's retry policy to a failed attempt. Without
+// decideRetry applies a run's retry policy p to a failed attempt. Without
 // a policy nothing is retried; the backoff is initial × coefficient^(n-1),
-// capped at the maximum interval; a retry due at or after the execution
-// deadline is not made.
-func decideRetry(r *Run, attempt int, f *Failure, now time.Time) retryDecision {
-	p := r.RetryPolicy
+// capped at the maximum interval; a retry due at or after the run's
+// execution deadline (zero: none) is not made.
+func decideRetry(p *schedule.RetryPolicy, deadline time.Time, attempt int, f *Failure, now time.Time) retryDecision {
 	if p == nil || f.NonRetryable || slices.Contains(p.NonRetryableErrorTypes, f.Type) {
 		return retryDecision{}
 	}
@@ -354,7 +351,7 @@ func decideRetry(r *Run, attempt int, f *Failure, now time.Time) retryDecision {
 		return retryDecision{}
 	}
 	due := now.Add(Backoff(p.InitialInterval, p.BackoffCoefficient, p.MaximumInterval, attempt))
-	if !r.ExecutionDeadline.IsZero() && !due.Before(r.ExecutionDeadline) {
+	if !deadline.IsZero() && !due.Before(deadline) {
 		return retryDecision{}
 	}
 	return retryDecision{retry: true, due: due}

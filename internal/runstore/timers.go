@@ -73,7 +73,7 @@ func (s *Store) Fire(ctx context.Context, t Timer) error {
 			return s.dropTimer(ctx, t, err)
 		}
 		f := &Failure{Message: fmt.Sprintf("attempt %d exceeded its run timeout of %s", t.Attempt, r.RunTimeout), Type: "RunTimeout"}
-		d := decideRetry(r, t.Attempt, f, s.clock.Now())
+		d := decideRetry(r.RetryPolicy, r.ExecutionDeadline, t.Attempt, f, s.clock.Now())
 		_, err = s.failAttempt(ctx, ref, f, d, runs.StatusTimedOut, t.Member, false)
 		return ignoreGone(err)
 	case "cron":
