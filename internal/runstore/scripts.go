@@ -24,14 +24,21 @@ local function stidx(ns, st)
   if tonumber(st) < 4 then return B .. ':idx:' .. ns .. ':open' end
   return B .. ':idx:' .. ns .. ':st:' .. st
 end
--- enqueue announces a queue partition only when it stops being empty: a
--- poller woken then claims what it can, and a claim that leaves entries
--- announces the partition again (claimScript), so no entry waits unseen.
--- Every entry is a PENDING run (closing a PENDING run removes its entry).
-local function enqueue(ns, wf, rid, q)
-  if redis.call('RPUSH', B .. ':q:' .. ns .. ':' .. q, wf .. '|' .. rid) == 1 then
-    redis.call('PUBLISH', CHAN, 'q|' .. ns .. '|' .. q .. '|' .. P)
-  end
+local function qkey(ns, q) return B .. ':q:' .. ns .. ':' .. q end
+-- announce tells pollers that task queue q of ns has entries in this partition.
+local function announce(ns, q) redis.call('PUBLISH', CHAN, 'q|' .. ns .. '|' .. q .. '|' .. P) end
+-- enqueue_all appends entries ("wf|rid") to a task queue partition and
+-- announces the partition only when it stops being empty: a poller woken
+-- then claims what it can, and a claim that leaves entries announces the
+-- partition again (claimScript), so no entry waits unseen. Every entry
+-- is a PENDING run (closing a PENDING run removes its entry).
+local function enqueue_all(ns, q, entries)
+  if redis.call('RPUSH', qkey(ns, q), unpack(entries)) == #entries then announce(ns, q) end
+end
+local function enqueue(ns, wf, rid, q) enqueue_all(ns, q, {wf .. '|' .. rid}) end
+-- index_entry is a run's line in its partition's index queue.
+local function index_entry(ns, rid, wf, q, sid, wtype)
+  return ns .. '|' .. rid .. '|' .. wf .. '|' .. q .. '|' .. sid .. '|' .. wtype
 end
 -- close_run closes an open run. att is the current attempt (nil: read
 -- it); extra holds more field/value pairs to set; h, when given, is
@@ -50,7 +57,7 @@ local function close_run(run, status, failjson, msg, att, extra, h)
   local m = rid .. '|' .. wf
   redis.call('ZREM', stidx(ns, h[4]), m)
   redis.call('ZADD', stidx(ns, status), 0, m)
-  if h[4] == '2' then redis.call('LREM', B .. ':q:' .. ns .. ':' .. h[12], 1, wf .. '|' .. rid) end
+  if h[4] == '2' then redis.call('LREM', qkey(ns, h[12]), 1, wf .. '|' .. rid) end
   local set = extra or {}
   set[#set + 1] = 'st'; set[#set + 1] = status
   set[#set + 1] = 'xt'; set[#set + 1] = NOW
@@ -127,7 +134,7 @@ local function start(run, wfk, reqk, a, nf)
   redis.call('HSET', run, 'ns', ns, 'wf', wf, 'rid', rid, 'type', wtype, 'q', q, 'st', st, 'ct', NOW, 'sch', due, 'hb', hb, 'att', '0', 'p', P, unpack(ARGV, a + 16, a + 15 + nf))
   redis.call('HSET', wfk, 'open', rid, 'latest', rid)
   if reqid ~= '' then redis.call('SET', reqk, rid, 'EX', ttl) end
-  redis.call('RPUSH', ixq, ns .. '|' .. rid .. '|' .. wf .. '|' .. q .. '|' .. sid .. '|' .. wtype)
+  redis.call('RPUSH', ixq, index_entry(ns, rid, wf, q, sid, wtype))
   if tonumber(xdl) > 0 then redis.call('ZADD', tk, xdl, tm('xto', ns, wf, rid, 0)) end
   if st == '1' then
     redis.call('ZADD', tk, due, tm('start', ns, wf, rid, 1))
@@ -185,13 +192,13 @@ local function activate(run, wfk, a)
     redis.call('HSET', run, 'st', '2', 'ct', NOW, 'sch', NOW)
   end
   redis.call('HSET', wfk, 'open', rid, 'latest', rid)
-  entries[#entries + 1] = ns .. '|' .. rid .. '|' .. wf .. '|' .. q .. '|' .. sid .. '|' .. wtype
-  local qk = B .. ':q:' .. ns .. ':' .. q
+  entries[#entries + 1] = index_entry(ns, rid, wf, q, sid, wtype)
+  local qk = ns .. '|' .. q
   local tasks = queued[qk]
   if not tasks then
     tasks = {}
     queued[qk] = tasks
-    qorder[#qorder + 1] = {qk, ns, q}
+    qorder[#qorder + 1] = {ns, q, tasks}
   end
   tasks[#tasks + 1] = wf .. '|' .. rid
   return {0, rid}
@@ -208,14 +215,7 @@ while a <= #ARGV do
   a, k = a + 7, k + 2
 end
 if #entries > 0 then redis.call('RPUSH', ixq, unpack(entries)) end
--- One RPUSH per task queue; announced, as enqueue does, when it stops
--- being empty.
-for _, o in ipairs(qorder) do
-  local tasks = queued[o[1]]
-  if redis.call('RPUSH', o[1], unpack(tasks)) == #tasks then
-    redis.call('PUBLISH', CHAN, 'q|' .. o[2] .. '|' .. o[3] .. '|' .. P)
-  end
-end
+for _, o in ipairs(qorder) do enqueue_all(o[1], o[2], o[3]) end
 return out
 `)
 
@@ -307,9 +307,7 @@ while #out < n and guard < 1000 do
     end
   end
 end
-if #out == n and redis.call('LLEN', KEYS[1]) > 0 then
-  redis.call('PUBLISH', CHAN, 'q|' .. ns .. '|' .. ARGV[9] .. '|' .. P)
-end
+if #out == n and redis.call('LLEN', KEYS[1]) > 0 then announce(ns, ARGV[9]) end
 return out
 `)
 
@@ -425,7 +423,7 @@ redis.call('HDEL', KEYS[1], 'a' .. att .. 's', 'a' .. att .. 'w')
 if n == 1 then redis.call('HDEL', KEYS[1], 'stt') end
 redis.call('HSET', KEYS[1], 'st', '2', 'att', n - 1, 'ld', '0')
 redis.call('LPUSH', KEYS[3], wf .. '|' .. rid)
-redis.call('PUBLISH', CHAN, 'q|' .. ns .. '|' .. h[3] .. '|' .. P)
+announce(ns, h[3])
 return 1
 `)
 
