@@ -70,8 +70,7 @@ func (o Options) WithDefaults() Options {
 // ErrInvalidArgument with Field "address".
 func (o Options) validate() error {
 	if !strings.HasPrefix(o.Address, "http://") && !strings.HasPrefix(o.Address, "https://") {
-		return &Error{Kind: ErrInvalidArgument, Field: "address",
-			Message: fmt.Sprintf("address %q: use http://host:port or https://host:port", o.Address)}
+		return invalidArg("address", fmt.Errorf("%q: use http://host:port or https://host:port", o.Address))
 	}
 	return nil
 }

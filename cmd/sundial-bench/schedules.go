@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/sundial-dev/sundial/cmd/sundial-bench/internal/runbench"
+	"github.com/sundial-dev/sundial/internal/backoff"
 	pb "github.com/sundial-dev/sundial/internal/gen/sundial/v1"
 	"github.com/sundial-dev/sundial/internal/gen/sundial/v1/sundialv1connect"
 	"github.com/sundial-dev/sundial/internal/schedstore"
@@ -154,12 +155,8 @@ func benchCreate(ctx context.Context, args []string, out io.Writer) error {
 	start := time.Now()
 	for i := range total {
 		at := start.Add(time.Duration(float64(i) / float64(*rate) * float64(time.Second)))
-		if d := time.Until(at); d > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(d):
-			}
+		if err := sleepCtx(ctx, time.Until(at)); err != nil {
+			return err
 		}
 		if inflight.Load() > 5000 {
 			dropped.Add(1)
@@ -252,12 +249,10 @@ func createMany(ctx context.Context, env *schedEnv, ns string, from, to, workers
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
+	if !backoff.Sleep(ctx, d) {
 		return ctx.Err()
-	case <-time.After(d):
-		return nil
 	}
+	return nil
 }
 
 func benchFire(ctx context.Context, args []string, out io.Writer) error {

@@ -73,7 +73,7 @@ func (f *clientFlags) json() bool { return f.output == "json" }
 func (f *clientFlags) dial(ctx context.Context) (*client.Client, error) {
 	c, err := client.Dial(ctx, client.Options{Address: f.address, Namespace: f.namespace, Identity: "sundial-cli"})
 	if err != nil {
-		if errors.Is(err, client.ErrInvalidArgument) {
+		if ce := (*client.Error)(nil); errors.As(err, &ce) && ce.Field == "address" {
 			return nil, &UsageError{Err: fmt.Errorf("--address: %w", err)}
 		}
 		return nil, fmt.Errorf("%w (set --address or SUNDIAL_ADDRESS)", err)

@@ -119,7 +119,9 @@ func TestServerServesAndStops(t *testing.T) {
 	prefix := "sdtest-" + testredis.RandomID()
 	t.Cleanup(func() {
 		b := testredis.Real(t)
-		testredis.DeletePrefix(b.Client, prefix)
+		if err := testredis.DeletePrefix(b.Client, prefix); err != nil {
+			t.Errorf("delete the server's keys: %v", err)
+		}
 	})
 	addr, stop := startCommand(t, `"addr":"([^"]+)"`, "server", "--redis-url", testredis.RealURL(),
 		"--listen", "127.0.0.1:0", "--key-prefix", prefix)

@@ -61,13 +61,17 @@ func New[In, Out any](maxInFlight, maxBatch int, timeout time.Duration, send Sen
 // request already written would be), so a caller that gave up cannot tell
 // whether it took effect; the batch is sent with ctx's values but not its
 // cancellation, since it carries other callers' items too.
+// limitsBytes reports whether batches are limited by size (Size and
+// MaxBytes are both set).
+func (b *Batcher[In, Out]) limitsBytes() bool { return b.Size != nil && b.MaxBytes > 0 }
+
 func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
 	if err := ctx.Err(); err != nil {
 		var zero Out
 		return zero, err
 	}
 	c := &call[In, Out]{ctx: ctx, in: in, done: make(chan struct{})}
-	if b.Size != nil {
+	if b.limitsBytes() {
 		c.size = b.Size(in)
 	}
 	b.mu.Lock()
@@ -116,7 +120,7 @@ func (b *Batcher[In, Out]) drain() {
 // take returns how many queued calls the next batch holds. b.mu is held.
 func (b *Batcher[In, Out]) take() int {
 	n := min(len(b.queue), b.maxBatch)
-	if b.Size == nil || b.MaxBytes <= 0 || n == 0 {
+	if !b.limitsBytes() || n == 0 {
 		return n
 	}
 	total := b.queue[0].size

@@ -120,7 +120,9 @@ func Real(t testing.TB) *Bundle {
 	}
 	b := &Bundle{Client: c, Prefix: "sdtest-" + RandomID(), Namespace: "ns-" + RandomID(), Backend: "redis"}
 	t.Cleanup(func() {
-		DeletePrefix(c, b.Prefix)
+		if err := DeletePrefix(c, b.Prefix); err != nil {
+			t.Errorf("delete the test's keys (prefix %s): %v", b.Prefix, err)
+		}
 		_ = c.Close()
 	})
 	return b
@@ -142,10 +144,10 @@ func Mini(t testing.TB) *Bundle {
 }
 
 // DeletePrefix deletes every key that starts with prefix+":".
-func DeletePrefix(c redis.UniversalClient, prefix string) {
+func DeletePrefix(c redis.UniversalClient, prefix string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = redisconn.DeleteMatching(ctx, c, prefix+":*")
+	return redisconn.DeleteMatching(ctx, c, prefix+":*")
 }
 
 // RandomID returns 12 random hex characters.

@@ -18,7 +18,9 @@ func TestBackendsIsolatePrefixes(t *testing.T) {
 			if err := a.Client.Set(ctx, a.Prefix+":k", "v", 0).Err(); err != nil {
 				t.Fatal(err)
 			}
-			DeletePrefix(a.Client, a.Prefix)
+			if err := DeletePrefix(a.Client, a.Prefix); err != nil {
+				t.Fatal(err)
+			}
 			if n := a.Client.Exists(ctx, a.Prefix+":k").Val(); n != 0 {
 				t.Fatalf("DeletePrefix left %d keys", n)
 			}

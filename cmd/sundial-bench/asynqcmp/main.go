@@ -26,6 +26,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sundial-dev/sundial/cmd/sundial-bench/internal/runbench"
+	"github.com/sundial-dev/sundial/internal/redisconn"
 )
 
 const asynqTaskType = "bench:noop"
@@ -172,8 +173,15 @@ func asynqPhase(ctx context.Context, exe string, cfg config, out io.Writer) (flo
 	if err != nil {
 		return 0, err
 	}
+	rdb, err := runbench.OpenRedis(redisURL, 1)
+	if err != nil {
+		return 0, err
+	}
+	defer rdb.Close()
 	queue := "cmp-" + runbench.RandomID()
-	defer cleanAsynq(redisURL, queue)
+	if !cfg.ownRedis { // a private server goes with its keys
+		defer cleanAsynq(rdb, queue)
+	}
 	procs, err := runbench.StartProcs(ctx, exe, []string{"asynq-worker", "--redis-url", redisURL, "--queue", queue, "--concurrency", fmt.Sprint(cfg.concurrency)}, 1)
 	if err != nil {
 		return 0, err
@@ -199,8 +207,6 @@ func asynqPhase(ctx context.Context, exe string, cfg config, out io.Writer) (flo
 		return 0, err
 	}
 	fmt.Fprintf(out, "  asynq pickup: %s\n", lat)
-	rdb := redis.NewClient(mustParseURL(redisURL))
-	defer rdb.Close()
 	self0, redis0 := runbench.SelfCPU(), runbench.RedisCPU(ctx, rdb)
 	tp, err := runbench.Measure(ctx, procs, cfg.runs, cfg.producers, enqueue(false))
 	if err != nil {
@@ -222,25 +228,15 @@ func printCPU(out io.Writer, name string, runs int, self, worker, rcpu time.Dura
 		name, per(self), per(worker), per(rcpu), per(self+worker+rcpu))
 }
 
-func mustParseURL(u string) *redis.Options {
-	o, err := redis.ParseURL(u)
-	if err != nil {
-		panic(err)
-	}
-	return o
-}
-
 // cleanAsynq deletes the bench queue's keys (asynq has no key prefix: its
 // keys are "asynq:{<queue>}:...").
-func cleanAsynq(redisURL, queue string) {
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		return
+func cleanAsynq(rdb redis.UniversalClient, queue string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := redisconn.DeleteMatching(ctx, rdb, "asynq:{"+queue+"}:*"); err != nil {
+		fmt.Fprintf(os.Stderr, "asynqcmp: could not delete the keys of queue %s: %v\n", queue, err)
 	}
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	runbench.DeletePrefix(rdb, "asynq:{"+queue+"}:*")
-	rdb.SRem(context.Background(), "asynq:queues", queue)
+	rdb.SRem(ctx, "asynq:queues", queue)
 }
 
 // asynqWorker is the asynq child process: a server with a no-op handler.

@@ -147,8 +147,7 @@ func StartRedis(ctx context.Context) (url string, stop func(), err error) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", os.TempDir())
-	// The server dies with the bench, even one killed or interrupted.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	dieWithBench(cmd)
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("start redis-server (is it installed?): %w", err)
 	}
@@ -177,7 +176,11 @@ func (e *Env) Close() {
 	e.cancel()
 	<-e.done
 	if !e.keepKeys {
-		DeletePrefix(e.Redis, e.Prefix+":*")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := redisconn.DeleteMatching(ctx, e.Redis, e.Prefix+":*"); err != nil {
+			fmt.Fprintf(os.Stderr, "sundial-bench: could not delete the keys under %s: %v\n", e.Prefix, err)
+		}
 	}
 	_ = e.Redis.Close()
 }
@@ -214,13 +217,6 @@ func IsLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// DeletePrefix deletes the keys matching pattern, in batches.
-func DeletePrefix(rdb redis.UniversalClient, pattern string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	_ = redisconn.DeleteMatching(ctx, rdb, pattern)
 }
 
 // Procs is a set of worker child processes.
