@@ -3,10 +3,11 @@ package server
 import (
 	"context"
 	"errors"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/sundial-dev/sundial/internal/runstore"
+	"golang.org/x/sync/errgroup"
 )
 
 // timerBatch is how many due entries one partition hands out per claim.
@@ -34,22 +35,16 @@ func (c *runsComponent) tick(ctx context.Context) error {
 		// sends their scripts together rather than one round trip each.
 		// Each script checks the run's state, as it must when two
 		// replicas fire entries of one run at once.
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, timerWorkers)
-		for _, t := range due {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				if err := c.store.Fire(ctx, t); err != nil {
-					c.log.WarnContext(ctx, "timer failed; it fires again later", "timer", t.Member, "err", err)
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			})
+		err := eachLimit(due, timerWorkers, func(_ int, t runstore.Timer) error {
+			err := c.store.Fire(ctx, t)
+			if err != nil {
+				c.log.WarnContext(ctx, "timer failed; it fires again later", "timer", t.Member, "err", err)
+			}
+			return err
+		})
+		if err != nil {
+			errs = append(errs, err)
 		}
-		wg.Wait()
 		if claimErr != nil {
 			return errors.Join(append(errs, claimErr)...)
 		}
@@ -108,29 +103,35 @@ func (c *runsComponent) deliverClosed(ctx context.Context) error {
 		}
 		groups[k] = append(groups[k], ev)
 	}
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
-	sem := make(chan struct{}, closedWorkers)
-	for _, k := range order {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			for _, ev := range groups[k] {
-				err := h(ctx, ev.Closed)
-				if err == nil {
-					err = c.store.AckClosed(ctx, c.outboxGroup, ev)
-				}
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
+	handled := make([][]runstore.ClosedEvent, len(order))
+	err = eachLimit(order, closedWorkers, func(i int, k string) error {
+		var errs []error
+		for _, ev := range groups[k] {
+			if err := h(ctx, ev.Closed); err != nil {
+				errs = append(errs, err)
+				continue
 			}
+			handled[i] = append(handled[i], ev)
+		}
+		return errors.Join(errs...)
+	})
+	// The handled events are acknowledged together; a crash before that
+	// offers them again, and the handler is idempotent.
+	return errors.Join(err, c.store.AckClosed(ctx, c.outboxGroup, slices.Concat(handled...)...))
+}
+
+// eachLimit calls fn for every item, at most limit at once, and returns
+// every error, joined.
+func eachLimit[T any](items []T, limit int, fn func(i int, item T) error) error {
+	errs := make([]error, len(items))
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for i, it := range items {
+		g.Go(func() error {
+			errs[i] = fn(i, it)
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	return errors.Join(errs...)
 }

@@ -118,12 +118,27 @@ func decodeClosed(p int, m redis.XMessage) ClosedEvent {
 	}}
 }
 
-// AckClosed acknowledges and deletes a delivered event.
-func (s *Store) AckClosed(ctx context.Context, group string, ev ClosedEvent) error {
-	key := s.k.closed(ev.Partition)
+// AckClosed acknowledges and deletes delivered events, in one round trip:
+// each partition's stream gets one XACK and one XDEL of its events, in a
+// transaction (one per slot on a Cluster).
+func (s *Store) AckClosed(ctx context.Context, group string, evs ...ClosedEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	ids := map[int][]string{}
+	var order []int
+	for _, ev := range evs {
+		if _, ok := ids[ev.Partition]; !ok {
+			order = append(order, ev.Partition)
+		}
+		ids[ev.Partition] = append(ids[ev.Partition], ev.ID)
+	}
 	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.XAck(ctx, key, group, ev.ID)
-		pipe.XDel(ctx, key, ev.ID)
+		for _, p := range order {
+			key := s.k.closed(p)
+			pipe.XAck(ctx, key, group, ids[p]...)
+			pipe.XDel(ctx, key, ids[p]...)
+		}
 		return nil
 	})
 	return err
