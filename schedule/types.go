@@ -171,6 +171,10 @@ type State struct {
 	RemainingActions int64 `json:"remaining_actions,omitempty"`
 }
 
+// Exhausted reports whether the schedule limits its actions and has none
+// left: it fires no more until RemainingActions is raised.
+func (s State) Exhausted() bool { return s.LimitedActions && s.RemainingActions <= 0 }
+
 // RetryPolicy says how a failed attempt is retried, as Temporal's.
 type RetryPolicy struct {
 	// InitialInterval is the first backoff. Optional: defaults to 1 s.

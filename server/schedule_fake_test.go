@@ -152,13 +152,27 @@ func schedSetup(t testing.TB, rb *testredis.Bundle) *schedBundle {
 
 func schedSetupReplica(t testing.TB, rb *testredis.Bundle, clk *clock.Fake, st *fakeStarter, replica string) *schedBundle {
 	t.Helper()
-	cfg := Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Clock: clk, Partitions: 4, ReplicaID: replica,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}.WithDefaults()
-	comp, err := newSchedulesComponent(&cfg, st)
+	b := schedSetupWith(t, rb, clk, st, replica)
+	b.starter = st
+	return b
+}
+
+// schedSetupWith is schedSetupReplica with any starter; the bundle's
+// starter field is left nil.
+func schedSetupWith(t testing.TB, rb *testredis.Bundle, clk *clock.Fake, st runs.Starter, replica string) *schedBundle {
+	t.Helper()
+	comp, err := newSchedulesComponent(schedConfig(rb, clk, replica), st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &schedBundle{redis: rb, clock: clk, starter: st, comp: comp, h: comp.handler, ns: rb.Namespace}
+	return &schedBundle{redis: rb, clock: clk, comp: comp, h: comp.handler, ns: rb.Namespace}
+}
+
+// schedConfig is a test server's configuration on rb for replica.
+func schedConfig(rb *testredis.Bundle, clk *clock.Fake, replica string) *Config {
+	cfg := Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Clock: clk, Partitions: 4, ReplicaID: replica,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}.WithDefaults()
+	return &cfg
 }
 
 // basicSchedule fires every minute, starting "wf" on queue "q".

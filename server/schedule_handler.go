@@ -38,7 +38,7 @@ func nextTimes(id string, spec compiledSpec, st schedule.State, now time.Time) (
 	if !ok {
 		return time.Time{}, time.Time{}
 	}
-	if st.Paused || (st.LimitedActions && st.RemainingActions <= 0) {
+	if st.Paused || st.Exhausted() {
 		return n, time.Time{}
 	}
 	return n, dueAt(spec, id, n)

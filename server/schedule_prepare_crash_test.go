@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -40,25 +38,14 @@ func TestSchedulePreparedRunsSurviveCrashes(t *testing.T) {
 			rb := be.New(t)
 			ctx := context.Background()
 			clk := clock.NewFake(t0)
-			config := func(replica string) *Config {
-				c := Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Clock: clk, Partitions: 4, ReplicaID: replica,
-					Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}.WithDefaults()
-				return &c
-			}
-			rc, err := newRunsComponent(config("runs"))
+			rc, err := newRunsComponent(schedConfig(rb, clk, "runs"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			real := validatingStarter{rc.store}
-			a, err := newSchedulesComponent(config("a"), real)
-			if err != nil {
-				t.Fatal(err)
-			}
-			bComp, err := newSchedulesComponent(config("b"), real)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := &schedBundle{redis: rb, clock: clk, comp: bComp, h: bComp.handler, ns: rb.Namespace}
+			real := rc.starter().(validatingStarter)
+			a := schedSetupWith(t, rb, clk, real, "a").comp
+			b := schedSetupWith(t, rb, clk, real, "b")
+			bComp := b.comp
 			b.create(t, "c", basicSchedule(overlap(pb.OverlapPolicy_OVERLAP_POLICY_ALLOW_ALL)))
 			runHashes := func() int {
 				t.Helper()
@@ -71,14 +58,7 @@ func TestSchedulePreparedRunsSurviveCrashes(t *testing.T) {
 			claimAhead := func(s *scheduler, due time.Time) []claimedFire {
 				t.Helper()
 				clk.Set(due.Add(-200 * time.Millisecond))
-				var out []claimedFire
-				for p := range s.store.Partitions() {
-					got, err := s.claimPartition(ctx, p, clk.Now(), clk.Now().Add(claimAhead))
-					if err != nil {
-						t.Fatal(err)
-					}
-					out = append(out, got...)
-				}
+				out := claimAheadAndPrepare(t, s)
 				if len(out) != 1 || out[0].prep == nil {
 					t.Fatalf("claimed %d fires ahead (%+v), want one with a prepared run", len(out), out)
 				}

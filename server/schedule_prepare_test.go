@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -61,22 +59,18 @@ func (p *preparingStarter) Start(ctx context.Context, req runs.StartRequest) (ru
 // TestScheduleFiresClaimedAheadUsePreparedRuns: fires claimed ahead of
 // their due time get their runs prepared; at the due time a fire that
 // starts uses its prepared run, and one that does not (overlap SKIP with
-// its run open) discards it. A paused schedule's fire prepares nothing.
+// its run open) discards it. A paused schedule is not claimed, so it
+// prepares nothing.
 func TestScheduleFiresClaimedAheadUsePreparedRuns(t *testing.T) {
 	t.Parallel()
 	for _, be := range testredis.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
 			t.Parallel()
-			rb := be.New(t)
 			st := &preparingStarter{fakeStarter: newFakeStarter()}
 			clk := clock.NewFake(t0)
-			cfg := Config{Redis: rb.Client, KeyPrefix: rb.Prefix, Clock: clk, Partitions: 4, ReplicaID: "r1",
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}.WithDefaults()
-			comp, err := newSchedulesComponent(&cfg, st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := &schedBundle{redis: rb, clock: clk, starter: st.fakeStarter, comp: comp, h: comp.handler, ns: rb.Namespace}
+			b := schedSetupWith(t, be.New(t), clk, st, "r1")
+			b.starter = st.fakeStarter
+			comp := b.comp
 			b.create(t, "go", basicSchedule(overlap(pb.OverlapPolicy_OVERLAP_POLICY_ALLOW_ALL)))
 			b.create(t, "skip", basicSchedule(overlap(pb.OverlapPolicy_OVERLAP_POLICY_SKIP)))
 			b.create(t, "paused", basicSchedule(func(s *pb.Schedule) { s.State = &pb.ScheduleState{Paused: true} }))
@@ -85,18 +79,10 @@ func TestScheduleFiresClaimedAheadUsePreparedRuns(t *testing.T) {
 				t.Fatalf("started %v, want %v", st.started(), want)
 			}
 
-			// Claim the next fires 200ms ahead, as the loop does.
+			// Claim the next fires 200ms ahead and prepare them, as the loop does.
 			ctx := context.Background()
 			clk.Set(t0.Add(2*time.Minute - 200*time.Millisecond))
-			now := clk.Now()
-			var fires []claimedFire
-			for p := range comp.sched.store.Partitions() {
-				got, err := comp.sched.claimPartition(ctx, p, now, now.Add(claimAhead))
-				if err != nil {
-					t.Fatal(err)
-				}
-				fires = append(fires, got...)
-			}
+			fires := claimAheadAndPrepare(t, comp.sched)
 			if want := []string{wfAt("go", 2*time.Minute), wfAt("skip", 2*time.Minute)}; !sameSet(st.prepared, want) {
 				t.Fatalf("prepared %v, want %v", st.prepared, want)
 			}
@@ -118,6 +104,25 @@ func TestScheduleFiresClaimedAheadUsePreparedRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// claimAheadAndPrepare claims, in every partition, the fires due within
+// claimAhead of the clock and prepares their runs, as one pass of the
+// loop does before it waits for their time.
+func claimAheadAndPrepare(t *testing.T, s *scheduler) []claimedFire {
+	t.Helper()
+	ctx := context.Background()
+	now := s.clock.Now()
+	var fires []claimedFire
+	for p := range s.store.Partitions() {
+		got, err := s.claimPartition(ctx, p, now, now.Add(claimAhead))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fires = append(fires, got...)
+	}
+	s.prepare(ctx, fires, now)
+	return fires
 }
 
 func sameSet(a, b []string) bool {

@@ -51,10 +51,12 @@ const (
 type scheduler struct {
 	store   *schedstore.Store
 	starter runs.Starter
-	clock   clock.Clock
-	log     *slog.Logger
-	metrics *metrics
-	poll    time.Duration
+	// preparer is starter when it can prepare runs (runs.Preparer), or nil.
+	preparer runs.Preparer
+	clock    clock.Clock
+	log      *slog.Logger
+	metrics  *metrics
+	poll     time.Duration
 	// first is the partition this replica starts each pass at, so replicas
 	// do not all contend on partition 0.
 	first int
@@ -66,8 +68,10 @@ type scheduler struct {
 func newScheduler(cfg *Config, st *schedstore.Store, starter runs.Starter) *scheduler {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(cfg.ReplicaID))
+	preparer, _ := starter.(runs.Preparer)
 	return &scheduler{
-		store: st, starter: starter, clock: cfg.Clock, log: cfg.Logger, metrics: cfg.metrics, poll: cfg.PollInterval,
+		preparer: preparer,
+		store:    st, starter: starter, clock: cfg.Clock, log: cfg.Logger, metrics: cfg.metrics, poll: cfg.PollInterval,
 		first: int(h.Sum32() % uint32(st.Partitions())), wake: make(chan struct{}, 1), sem: make(chan struct{}, fireWorkers),
 	}
 }
@@ -143,7 +147,14 @@ func (s *scheduler) pass(ctx context.Context, inflight *sync.WaitGroup) (bool, e
 	now := s.clock.Now()
 	fires, full, err := s.claimAll(ctx, now, now.Add(claimAhead))
 	slices.SortFunc(fires, func(a, b claimedFire) int { return a.due.Compare(b.due) })
+	prepared := false
 	for len(fires) > 0 {
+		if !prepared && fires[0].due.After(s.clock.Now()) {
+			// The fires due already are handed over; the rest wait for
+			// their time, in which their runs are prepared.
+			s.prepare(ctx, fires, now)
+			prepared = true
+		}
 		if d := fires[0].due.Sub(s.clock.Now()); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -255,26 +266,25 @@ func (s *scheduler) claimPartition(ctx context.Context, p int, now, horizon time
 		}
 		out[i] = f
 	}
-	s.prepare(ctx, out, now)
 	return out, nil
 }
 
-// prepare writes ahead the run of each claimed fire that is due later, so
-// that at its due time the start only makes it visible (runs.Preparer).
-// The overlap decision is still taken at the due time: a fire that does
-// not start its prepared run discards it (discard). Preparing is an
-// optimisation, so an error only leaves the fires to start in full.
+// prepare writes ahead the run of each claimed fire due after now (the
+// claim's time), so that at its due time the start only makes it visible
+// (runs.Preparer). pass calls it once it has handed over the fires that
+// were due already, so they never wait for it. The overlap decision is
+// still taken at the due time: a fire that does not start its prepared
+// run discards it (discard). Preparing is an optimisation, so an error
+// only leaves the fires to start in full.
 func (s *scheduler) prepare(ctx context.Context, fires []claimedFire, now time.Time) {
-	pr, ok := s.starter.(runs.Preparer)
-	if !ok {
+	if s.preparer == nil {
 		return
 	}
 	var reqs []runs.StartRequest
 	var at []int
 	for i, f := range fires {
 		rec := f.rec
-		if rec == nil || f.specErr != nil || rec.State.Paused || !rec.InFlight.IsZero() || rec.Next.IsZero() || !f.due.After(now) ||
-			(rec.State.LimitedActions && rec.State.RemainingActions <= 0) {
+		if rec == nil || f.specErr != nil || rec.State.Paused || rec.State.Exhausted() || !rec.InFlight.IsZero() || rec.Next.IsZero() || !f.due.After(now) {
 			continue
 		}
 		reqs = append(reqs, fireRequest(rec, rec.Next, workflowID(rec, rec.Next), runs.TriggerScheduled))
@@ -283,7 +293,7 @@ func (s *scheduler) prepare(ctx context.Context, fires []claimedFire, now time.T
 	if len(reqs) == 0 {
 		return
 	}
-	runIDs, err := pr.Prepare(ctx, reqs)
+	runIDs, err := s.preparer.Prepare(ctx, reqs)
 	if err != nil {
 		s.log.Warn("could not prepare the runs of claimed fires; they start in full", "n", len(reqs), "err", err)
 		return
@@ -298,8 +308,7 @@ func (s *scheduler) prepare(ctx context.Context, fires []claimedFire, now time.T
 
 // discard deletes the prepared runs that the fires did not start.
 func (s *scheduler) discard(ctx context.Context, fires []claimedFire) {
-	pr, ok := s.starter.(runs.Preparer)
-	if !ok {
+	if s.preparer == nil {
 		return
 	}
 	var unused []runs.StartRequest
@@ -311,7 +320,7 @@ func (s *scheduler) discard(ctx context.Context, fires []claimedFire) {
 	if len(unused) == 0 {
 		return
 	}
-	if err := pr.Discard(ctx, unused); err != nil {
+	if err := s.preparer.Discard(ctx, unused); err != nil {
 		s.log.Warn("could not discard prepared runs; they expire on their own", "n", len(unused), "err", err)
 	}
 }
@@ -469,7 +478,7 @@ func (s *scheduler) process(ctx context.Context, cf claimedFire, now time.Time) 
 	var lags []time.Duration // of the runs started at their due time
 	n := rec.Next
 	active := !rec.State.Paused
-	if cn := rec.InFlight; active && !cn.IsZero() && (n.IsZero() || cn.Before(n)) && !(rec.State.LimitedActions && rec.State.RemainingActions <= 0) {
+	if cn := rec.InFlight; active && !cn.IsZero() && (n.IsZero() || cn.Before(n)) && !rec.State.Exhausted() {
 		// An update overtook this claim after the fire's time had passed:
 		// fire it now, under the current definition; if the claimer that
 		// an expired lease replaced had started it, its id finds that run.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/sundial-dev/sundial/internal/errs"
@@ -140,6 +141,14 @@ func (v validatingStarter) Prepare(ctx context.Context, reqs []runs.StartRequest
 	return runIDs, nil
 }
 
+// Discard fills in the namespace default, as Prepare did, so that it finds
+// the runs Prepare wrote.
 func (v validatingStarter) Discard(ctx context.Context, reqs []runs.StartRequest) error {
+	reqs = slices.Clone(reqs)
+	for i := range reqs {
+		if ns, err := ids.Namespace(reqs[i].Namespace); err == nil {
+			reqs[i].Namespace = ns
+		}
+	}
 	return v.st.Discard(ctx, reqs)
 }

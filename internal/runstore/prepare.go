@@ -15,6 +15,9 @@ import (
 // replica fires (and prepares) the claim again.
 const preparedTTL = 2 * time.Minute
 
+// preparePipeline is how many runs one Prepare pipeline writes.
+const preparePipeline = 256
+
 // errNotPrepared is the activate script's answer for a prepared run that
 // is gone; StartMany then starts the run in full.
 var errNotPrepared = errors.New("prepared run not found")
@@ -25,35 +28,38 @@ var errNotPrepared = errors.New("prepared run not found")
 // prepared run until then, and its hash expires after preparedTTL.
 // reqs must be validated and Preparable. It implements runs.Preparer.
 func (s *Store) Prepare(ctx context.Context, reqs []runs.StartRequest) ([]string, error) {
-	if len(reqs) == 0 {
-		return nil, nil
+	for i := range reqs {
+		if !reqs[i].Preparable() {
+			return nil, errors.New("prepare: request " + reqs[i].WorkflowID + " cannot be prepared")
+		}
 	}
 	now := s.clock.Now()
 	ids := make([]string, len(reqs))
-	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i := range reqs {
-			req := &reqs[i]
-			if !req.Preparable() {
-				return errors.New("prepare: request " + req.WorkflowID + " cannot be prepared")
+	// Pipelines of preparePipeline runs, so that a second's worth of fires
+	// does not hold Redis for tens of milliseconds at once.
+	for from := 0; from < len(reqs); from += preparePipeline {
+		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i := from; i < min(from+preparePipeline, len(reqs)); i++ {
+				req := &reqs[i]
+				ns, wf := req.Namespace, req.WorkflowID
+				p := s.k.partition(ns, wf)
+				ids[i] = s.newRunID(now)
+				// The fields startScript writes from its positional arguments,
+				// but for the status and times, which activateScript sets.
+				args, err := appendRunFields([]any{"ns", ns, "wf", wf, "rid", ids[i], "type", req.WorkflowType, "q", req.TaskQueue,
+					"hb", heartbeat(req).Milliseconds(), "att", "0", "p", p}, req)
+				if err != nil {
+					return err
+				}
+				key := s.k.run(p, ns, wf, ids[i])
+				pipe.HSet(ctx, key, args...)
+				pipe.PExpire(ctx, key, preparedTTL)
 			}
-			ns, wf := req.Namespace, req.WorkflowID
-			p := s.k.partition(ns, wf)
-			ids[i] = s.newRunID(now)
-			// The fields startScript writes from its positional arguments,
-			// but for the status and times, which activateScript sets.
-			args, err := appendRunFields([]any{"ns", ns, "wf", wf, "rid", ids[i], "type", req.WorkflowType, "q", req.TaskQueue,
-				"hb", heartbeat(req).Milliseconds(), "att", "0", "p", p}, req)
-			if err != nil {
-				return err
-			}
-			key := s.k.run(p, ns, wf, ids[i])
-			pipe.HSet(ctx, key, args...)
-			pipe.PExpire(ctx, key, preparedTTL)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	return ids, nil
 }
