@@ -46,31 +46,22 @@ type schedEnv struct {
 	rdb        redis.UniversalClient
 	// server is set when the bench started the server itself.
 	server *runbench.Env
-	// stopRedis ends the private redis-server of --own-redis.
-	stopRedis func()
-	client    sundialv1connect.ScheduleServiceClient
+	client sundialv1connect.ScheduleServiceClient
 }
 
 // ownRedisUsage documents --own-redis, which create and fire share.
 const ownRedisUsage = "run against a fresh private redis-server on a free loopback port instead of --redis-url (needs redis-server on PATH): a Redis that held a large data set is slower afterwards, even when emptied"
 
 func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partitions int, ownRedis bool) (*schedEnv, error) {
-	env := &schedEnv{prefix: prefix, partitions: partitions, stopRedis: func() {}}
-	if ownRedis {
-		if address != "" {
-			return nil, errors.New("--own-redis starts a server of its own: it does not go with --address")
-		}
-		url, stop, err := runbench.StartRedis(ctx)
-		if err != nil {
-			return nil, err
-		}
-		redisURL, env.stopRedis = url, stop
+	env := &schedEnv{prefix: prefix, partitions: partitions}
+	if ownRedis && address != "" {
+		return nil, errors.New("--own-redis starts a server of its own: it does not go with --address")
 	}
 	if address == "" {
-		// An in-process server on a fresh prefix; its keys go at the end.
-		rb, err := runbench.StartServer(ctx, redisURL, runbench.ServerOptions{PoolSize: 256, Partitions: partitions, LogLevel: slog.LevelError, KeepKeys: ownRedis})
+		// An in-process server on a fresh prefix (or a private Redis); its
+		// keys, or that Redis, go at the end.
+		rb, err := runbench.StartServer(ctx, redisURL, runbench.ServerOptions{PoolSize: 256, Partitions: partitions, LogLevel: slog.LevelError, OwnRedis: ownRedis})
 		if err != nil {
-			env.stopRedis()
 			return nil, err
 		}
 		env.server, env.rdb, env.addr, env.prefix = rb, rb.Redis, rb.Addr, rb.Prefix
@@ -93,10 +84,9 @@ func startSchedEnv(ctx context.Context, redisURL, address, prefix string, partit
 	return env, nil
 }
 
-// close stops an in-process server and deletes its keys, and ends the
-// private redis-server of --own-redis.
+// close stops an in-process server and deletes its keys or its private
+// redis-server (--own-redis).
 func (e *schedEnv) close() {
-	defer e.stopRedis()
 	if e.server != nil {
 		e.server.Close() // closes e.rdb too
 		return

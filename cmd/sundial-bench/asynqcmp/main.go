@@ -63,15 +63,6 @@ type config struct {
 	ownRedis bool
 }
 
-// phaseRedis returns the Redis a phase uses: --redis-url, or with
-// --own-redis a fresh private server, which stop ends.
-func (c config) phaseRedis(ctx context.Context) (url string, stop func(), err error) {
-	if !c.ownRedis {
-		return c.redisURL, func() {}, nil
-	}
-	return runbench.StartRedis(ctx)
-}
-
 func compare(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("asynqcmp", flag.ContinueOnError)
 	var cfg config
@@ -124,12 +115,7 @@ func compare(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func sundialPhase(ctx context.Context, exe string, cfg config, out io.Writer) (float64, error) {
-	redisURL, stopRedis, err := cfg.phaseRedis(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer stopRedis()
-	env, err := runbench.StartServer(ctx, redisURL, runbench.ServerOptions{KeepKeys: cfg.ownRedis})
+	env, err := runbench.StartServer(ctx, cfg.redisURL, runbench.ServerOptions{OwnRedis: cfg.ownRedis})
 	if err != nil {
 		return 0, err
 	}
@@ -164,7 +150,7 @@ func sundialPhase(ctx context.Context, exe string, cfg config, out io.Writer) (f
 }
 
 func asynqPhase(ctx context.Context, exe string, cfg config, out io.Writer) (float64, error) {
-	redisURL, stopRedis, err := cfg.phaseRedis(ctx)
+	redisURL, stopRedis, err := runbench.PhaseRedis(ctx, cfg.redisURL, cfg.ownRedis)
 	if err != nil {
 		return 0, err
 	}

@@ -12,6 +12,7 @@ package runbench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -55,9 +56,11 @@ type Env struct {
 	// Prefix is the server's key prefix, deleted by Close.
 	Prefix string
 
-	cancel   context.CancelFunc
-	done     chan error
-	keepKeys bool
+	cancel context.CancelFunc
+	done   chan error
+	// stopRedis ends the private redis-server of ServerOptions.OwnRedis;
+	// nil on a shared Redis.
+	stopRedis func()
 }
 
 // ServerOptions configures StartServer.
@@ -70,13 +73,25 @@ type ServerOptions struct {
 	Prefix string
 	// LogLevel filters the server's logs (text, on stderr). Optional: defaults to warn.
 	LogLevel slog.Level
-	// KeepKeys leaves the server's keys in Redis on Close: for a private
-	// redis-server about to be stopped anyway.
-	KeepKeys bool
+	// OwnRedis runs the server on a fresh private redis-server (see
+	// StartRedis) instead of redisURL; Close stops it rather than delete
+	// the server's keys one by one.
+	OwnRedis bool
 }
 
-// StartServer starts a server on redisURL, which must be a loopback address.
-func StartServer(ctx context.Context, redisURL string, so ServerOptions) (*Env, error) {
+// PhaseRedis returns the Redis a bench phase uses: redisURL, or with own a
+// fresh private redis-server (StartRedis). stop ends a private one and
+// does nothing otherwise.
+func PhaseRedis(ctx context.Context, redisURL string, own bool) (url string, stop func(), err error) {
+	if !own {
+		return redisURL, func() {}, nil
+	}
+	return StartRedis(ctx)
+}
+
+// StartServer starts a server on redisURL, which must be a loopback
+// address, or with so.OwnRedis on a private redis-server.
+func StartServer(ctx context.Context, redisURL string, so ServerOptions) (env *Env, err error) {
 	if so.PoolSize == 0 {
 		so.PoolSize = 64
 	}
@@ -86,6 +101,15 @@ func StartServer(ctx context.Context, redisURL string, so ServerOptions) (*Env, 
 	if so.LogLevel == 0 {
 		so.LogLevel = slog.LevelWarn
 	}
+	redisURL, stopRedis, err := PhaseRedis(ctx, redisURL, so.OwnRedis)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			stopRedis()
+		}
+	}()
 	rdb, err := OpenRedis(redisURL, so.PoolSize)
 	if err != nil {
 		return nil, err
@@ -96,7 +120,10 @@ func StartServer(ctx context.Context, redisURL string, so ServerOptions) (*Env, 
 		_ = rdb.Close()
 		return nil, fmt.Errorf("redis at %s does not answer (start redis-server or set --redis-url): %w", redisURL, err)
 	}
-	env := &Env{Redis: rdb, Prefix: so.Prefix, done: make(chan error, 1), keepKeys: so.KeepKeys}
+	env = &Env{Redis: rdb, Prefix: so.Prefix, done: make(chan error, 1)}
+	if so.OwnRedis {
+		env.stopRedis = stopRedis
+	}
 	srv, err := server.New(server.Config{
 		Redis:      rdb,
 		KeyPrefix:  env.Prefix,
@@ -148,10 +175,14 @@ func StartRedis(ctx context.Context) (url string, stop func(), err error) {
 	_ = ln.Close()
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", os.TempDir())
 	dieWithBench(cmd)
+	var out bytes.Buffer // redis-server logs to stdout
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("start redis-server (is it installed?): %w", err)
 	}
-	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop = func() { _ = cmd.Process.Kill(); <-exited }
 	url = fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 	rdb, err := OpenRedis(url, 1)
 	if err != nil {
@@ -159,23 +190,28 @@ func StartRedis(ctx context.Context) (url string, stop func(), err error) {
 		return "", nil, err
 	}
 	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.After(10 * time.Second)
 	for rdb.Ping(ctx).Err() != nil {
-		if time.Now().After(deadline) {
+		select {
+		case err := <-exited: // out is complete once the process has exited
+			return "", nil, fmt.Errorf("private redis-server on port %d exited (%v): %s", port, err, bytes.TrimSpace(out.Bytes()))
+		case <-deadline:
 			stop()
 			return "", nil, errors.New("private redis-server did not answer within 10s")
+		case <-time.After(20 * time.Millisecond): // waiting for a process we started
 		}
-		time.Sleep(20 * time.Millisecond) // waiting for a process we started
 	}
 	return url, stop, nil
 }
 
-// Close stops the server and deletes every key under its prefix (unless
-// ServerOptions.KeepKeys).
+// Close stops the server, and then its private redis-server, or on a
+// shared Redis deletes every key under its prefix.
 func (e *Env) Close() {
 	e.cancel()
 	<-e.done
-	if !e.keepKeys {
+	if e.stopRedis != nil {
+		defer e.stopRedis()
+	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := redisconn.DeleteMatching(ctx, e.Redis, e.Prefix+":*"); err != nil {
