@@ -270,21 +270,11 @@ func (h *scheduleHandler) setPaused(ctx context.Context, ns, id string, rec *sch
 				return false, err
 			}
 		}
-		if rec.State.Paused == paused && rec.State.Note == note {
-			return false, nil
+		mu, changes, err := h.pauseMutation(id, rec, paused, note)
+		if err != nil || !changes {
+			return false, err
 		}
-		st := rec.State
-		st.Paused, st.Note = paused, note
-		mu := schedstore.Mutation{State: &st, Now: h.clock.Now()}
-		if !paused {
-			spec, err := compileSpec(rec.Def.Spec)
-			if err != nil {
-				return false, specError("schedule.spec", err)
-			}
-			mu.SetNext = true
-			mu.Next, mu.Due = nextTimes(id, spec, st, mu.Now)
-		}
-		_, err := h.store.Replace(ctx, ns, id, rec.Version, mu)
+		_, err = h.store.Replace(ctx, ns, id, rec.Version, mu)
 		if errors.Is(err, errs.ErrConflict) {
 			rec = nil // changed under us: read again
 			continue
@@ -295,6 +285,27 @@ func (h *scheduleHandler) setPaused(ctx context.Context, ns, id string, rec *sch
 		return err == nil, err
 	}
 	return false, errs.Conflict("schedule %q keeps changing; try again", id)
+}
+
+// pauseMutation is the change that pauses or unpauses rec with note (an
+// unpause also recomputes the next time); changes is false when rec is
+// already so.
+func (h *scheduleHandler) pauseMutation(id string, rec *schedstore.Record, paused bool, note string) (mu schedstore.Mutation, changes bool, err error) {
+	if rec.State.Paused == paused && rec.State.Note == note {
+		return mu, false, nil
+	}
+	st := rec.State
+	st.Paused, st.Note = paused, note
+	mu = schedstore.Mutation{State: &st, Now: h.clock.Now()}
+	if !paused {
+		spec, err := compileSpec(rec.Def.Spec)
+		if err != nil {
+			return mu, false, specError("schedule.spec", err)
+		}
+		mu.SetNext = true
+		mu.Next, mu.Due = nextTimes(id, spec, st, mu.Now)
+	}
+	return mu, true, nil
 }
 
 // PauseSchedule stops a schedule from firing.

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/sundial-dev/sundial/internal/convert"
 	"github.com/sundial-dev/sundial/internal/errs"
@@ -123,10 +121,6 @@ func (h *scheduleHandler) BackfillSchedule(ctx context.Context, req *connect.Req
 	return connect.NewResponse(&pb.BackfillScheduleResponse{NominalTimes: total}), nil
 }
 
-// setAllConcurrency bounds the schedules PauseAllSchedules and
-// ResumeAllSchedules change at once.
-const setAllConcurrency = 16
-
 // setAllPaused pauses or unpauses every schedule of ns carrying tags.
 func (h *scheduleHandler) setAllPaused(ctx context.Context, nsIn string, tags map[string]string, note string, paused bool) (int64, error) {
 	ns, err := ids.Namespace(nsIn)
@@ -139,41 +133,43 @@ func (h *scheduleHandler) setAllPaused(ctx context.Context, nsIn string, tags ma
 	if err := checkNote("note", note); err != nil {
 		return 0, err
 	}
-	var count atomic.Int64
+	var count int64
 	cursor := ""
 	for {
 		page, next, err := h.store.List(ctx, ns, cursor, 500, 5000, func(r *schedstore.Record) bool {
 			return r.State.Paused != paused && hasTags(r.Def.Tags, tags)
 		})
 		if err != nil {
-			return count.Load(), err
+			return count, err
 		}
-		// The schedules of a page change independently: at most
-		// setAllConcurrency at once, so a namespace of many schedules
-		// waits for far fewer round trips than it has schedules. The
-		// first error stops the page.
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(setAllConcurrency)
+		// One round trip changes the page; a schedule that changed since
+		// the page was read is done again on its own, from a fresh read.
+		reps := make([]schedstore.Replacement, 0, len(page))
 		for _, e := range page {
-			if gctx.Err() != nil {
-				break
+			mu, changes, err := h.pauseMutation(e.ID, e.Record, paused, note)
+			if err != nil {
+				return count, err
 			}
-			g.Go(func() error {
-				changed, err := h.setPaused(gctx, ns, e.ID, e.Record, paused, note)
-				if err != nil && !isNotFound(err) {
-					return err
-				}
-				if changed {
-					count.Add(1)
-				}
-				return nil
-			})
+			if changes {
+				reps = append(reps, schedstore.Replacement{Namespace: ns, ID: e.ID, Token: e.Record.Version, Mutation: mu})
+			}
 		}
-		if err := g.Wait(); err != nil {
-			return count.Load(), err
+		for i, r := range h.store.ReplaceMany(ctx, reps) {
+			changed := r.Err == nil
+			if errors.Is(r.Err, errs.ErrConflict) {
+				changed, r.Err = h.setPaused(ctx, ns, reps[i].ID, nil, paused, note)
+			} else if changed && !paused {
+				h.sched.notify(reps[i].Mutation.Due)
+			}
+			if r.Err != nil && !isNotFound(r.Err) {
+				return count, r.Err
+			}
+			if changed {
+				count++
+			}
 		}
 		if next == "" {
-			return count.Load(), nil
+			return count, nil
 		}
 		cursor = next
 	}

@@ -181,37 +181,54 @@ func (s *Store) CommitMany(ctx context.Context, ps []Pending) error {
 	if len(ps) == 0 {
 		return nil
 	}
+	keys := make([][]string, len(ps))
 	args := make([][]any, len(ps))
 	for i, p := range ps {
 		a, err := p.Commit.encode(p.Namespace, p.ID)
 		if err != nil {
 			return err
 		}
-		args[i] = a
+		keys[i], args[i] = s.k.all(p.Namespace, p.ID), a
 	}
-	run := func() ([]redis.Cmder, error) {
-		pipe := s.rdb.Pipeline()
-		for i, p := range ps {
-			commitScript.EvalSha(ctx, pipe, s.k.all(p.Namespace, p.ID), args[i]...)
-		}
-		return pipe.Exec(ctx)
-	}
-	cmds, err := run()
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		if err := commitScript.Load(ctx, s.rdb).Err(); err != nil {
-			return fmt.Errorf("load commit script: %w", err)
-		}
-		cmds, err = run()
-	}
+	cmds, err := evalMany(ctx, s.rdb, commitScript, keys, args)
 	if err != nil {
-		for _, c := range cmds {
-			if c.Err() != nil {
-				return fmt.Errorf("commit schedules: %w", c.Err())
-			}
-		}
 		return fmt.Errorf("commit schedules: %w", err)
 	}
+	for _, c := range cmds {
+		if c.Err() != nil {
+			return fmt.Errorf("commit schedules: %w", c.Err())
+		}
+	}
 	return nil
+}
+
+// evalMany runs script once per keys[i]/args[i], in one pipeline of
+// EVALSHA, loading the script first if Redis does not know it (a fresh or
+// restarted server: then no call of the pipeline ran). It returns each
+// call's command, which holds that call's error (a failed round trip
+// included); err is set only when the script could not be loaded.
+func evalMany(ctx context.Context, rdb redis.UniversalClient, script *redis.Script, keys [][]string, args [][]any) ([]*redis.Cmd, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	run := func() []*redis.Cmd {
+		cmds := make([]*redis.Cmd, len(keys))
+		_, _ = rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i := range keys {
+				cmds[i] = script.EvalSha(ctx, pipe, keys[i], args[i]...)
+			}
+			return nil
+		})
+		return cmds
+	}
+	cmds := run()
+	if redis.HasErrorPrefix(cmds[0].Err(), "NOSCRIPT") {
+		if err := script.Load(ctx, rdb).Err(); err != nil {
+			return nil, fmt.Errorf("load script: %w", err)
+		}
+		cmds = run()
+	}
+	return cmds, nil
 }
 
 // encode returns the script's ARGV: the JSON op, then the execution

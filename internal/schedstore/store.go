@@ -198,24 +198,64 @@ func (s *Store) Create(ctx context.Context, ns, id, requestID string, m Mutation
 // the definition or the next time bumps the generation, so a fire claimed
 // under the old definition does not move the next time back.
 func (s *Store) Replace(ctx context.Context, ns, id, token string, m Mutation) (string, error) {
-	f := m.fields()
-	d, err := m.def()
-	if err != nil {
-		return "", err
+	r := s.ReplaceMany(ctx, []Replacement{{Namespace: ns, ID: id, Token: token, Mutation: m}})[0]
+	return r.Version, r.Err
+}
+
+// Replacement is one Replace of a ReplaceMany batch.
+type Replacement struct {
+	Namespace, ID, Token string
+	Mutation             Mutation
+}
+
+// ReplaceResult is what Replace would return for one replacement.
+type ReplaceResult struct {
+	Version string
+	Err     error
+}
+
+// ReplaceMany applies several replacements, each as Replace would and
+// atomic on its own, in one round trip, and returns their results in
+// order.
+func (s *Store) ReplaceMany(ctx context.Context, rs []Replacement) []ReplaceResult {
+	out := make([]ReplaceResult, len(rs))
+	var keys [][]string
+	var args [][]any
+	var at []int
+	for i, r := range rs {
+		m := r.Mutation
+		d, err := m.def()
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		bump := boolString(m.SetNext || m.Def != nil)
+		keys = append(keys, s.k.all(r.Namespace, r.ID))
+		args = append(args, append([]any{r.Token, m.dueArg(), member(r.Namespace, r.ID), bump, d, msString(m.Now)}, m.fields()...))
+		at = append(at, i)
 	}
-	bump := boolString(m.SetNext || m.Def != nil)
-	args := append([]any{token, m.dueArg(), member(ns, id), bump, d, msString(m.Now)}, f...)
-	res, err := replaceScript.Run(ctx, s.rdb, s.k.all(ns, id), args...).Slice()
-	if err != nil {
-		return "", fmt.Errorf("update schedule: %w", err)
+	cmds, err := evalMany(ctx, s.rdb, replaceScript, keys, args)
+	for j, i := range at {
+		r := rs[i]
+		if err != nil {
+			out[i].Err = fmt.Errorf("update schedule: %w", err)
+			continue
+		}
+		res, err := cmds[j].Slice()
+		if err != nil {
+			out[i].Err = fmt.Errorf("update schedule: %w", err)
+			continue
+		}
+		switch code, _ := res[0].(int64); code {
+		case 0:
+			out[i].Err = errs.NotFound("schedule %q not found in namespace %q", r.ID, r.Namespace)
+		case 1:
+			out[i].Err = errs.Conflict("conflict token %q is stale (the schedule changed since it was read; describe it again)", r.Token)
+		default:
+			out[i].Version = fmt.Sprint(res[1])
+		}
 	}
-	switch code, _ := res[0].(int64); code {
-	case 0:
-		return "", errs.NotFound("schedule %q not found in namespace %q", id, ns)
-	case 1:
-		return "", errs.Conflict("conflict token %q is stale (the schedule changed since it was read; describe it again)", token)
-	}
-	return fmt.Sprint(res[1]), nil
+	return out
 }
 
 // Delete removes a schedule. A missing one is errs.ErrNotFound.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sundial-dev/sundial/internal/errs"
 	"github.com/sundial-dev/sundial/internal/testredis"
 	"github.com/sundial-dev/sundial/schedule"
@@ -18,12 +19,13 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 type testBundle struct {
 	store *Store
 	ns    string
+	rdb   redis.UniversalClient
 }
 
 func setup(t testing.TB, be testredis.Backend) *testBundle {
 	t.Helper()
 	rb := be.New(t)
-	return &testBundle{store: New(rb.Client, rb.Prefix, 4), ns: rb.Namespace}
+	return &testBundle{store: New(rb.Client, rb.Prefix, 4), ns: rb.Namespace, rdb: rb.Client}
 }
 
 func forEachBackend(t *testing.T, fn func(t *testing.T, b *testBundle)) {
@@ -268,4 +270,41 @@ func BenchmarkStoreFire(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(fires)/b.Elapsed().Seconds(), "fires/s")
+}
+
+// TestStoreReplaceManyAnswersEachReplacement: a batch of replacements, in
+// one round trip, applies the good ones and answers a stale token or a
+// missing schedule for each of those alone, changing nothing of them,
+// also when Redis has forgotten its scripts (restarted, SCRIPT FLUSH).
+func TestStoreReplaceManyAnswersEachReplacement(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b *testBundle) {
+		ctx := context.Background()
+		b.create(t, "a", t0.Add(time.Minute))
+		b.create(t, "b", t0.Add(time.Minute))
+		if err := b.rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		paused := &schedule.State{Paused: true, Note: "batch"}
+		res := b.store.ReplaceMany(ctx, []Replacement{
+			{Namespace: b.ns, ID: "a", Mutation: Mutation{State: paused, Now: t0}},
+			{Namespace: b.ns, ID: "b", Token: "stale", Mutation: Mutation{State: paused, Now: t0}},
+			{Namespace: b.ns, ID: "missing", Mutation: Mutation{State: paused, Now: t0}},
+		})
+		if len(res) != 3 || res[0].Err != nil || res[0].Version == "" {
+			t.Fatalf("results %+v, want the first applied", res)
+		}
+		if !errors.Is(res[1].Err, errs.ErrConflict) || !errors.Is(res[2].Err, errs.ErrNotFound) {
+			t.Fatalf("results %+v, want a conflict then not found", res)
+		}
+		for id, want := range map[string]bool{"a": true, "b": false} {
+			rec, err := b.store.Get(ctx, b.ns, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.State.Paused != want {
+				t.Fatalf("%s paused %v, want %v", id, rec.State.Paused, want)
+			}
+		}
+	})
 }
