@@ -100,8 +100,8 @@ func TestSchedulePreparedRunsSurviveCrashes(t *testing.T) {
 				t.Fatal("the dying replica's fire did not fail")
 			}
 			first := wantOneRun(wfAt("c", 2*time.Minute))
-			if first != fires[0].prep.req.PreparedRunID {
-				t.Fatalf("run %s, want the prepared run %s", first, fires[0].prep.req.PreparedRunID)
+			if first != fires[0].prep.runID {
+				t.Fatalf("run %s, want the prepared run %s", first, fires[0].prep.runID)
 			}
 			clk.Set(due2.Add(claimLease + time.Second))
 			if _, err := bComp.tick(ctx); err != nil {

@@ -300,8 +300,7 @@ func (s *scheduler) prepare(ctx context.Context, fires []claimedFire, now time.T
 	}
 	for j, i := range at {
 		if runIDs[j] != "" {
-			reqs[j].PreparedRunID = runIDs[j]
-			fires[i].prep = &preparedRun{req: reqs[j]}
+			fires[i].prep = &preparedRun{wf: reqs[j].WorkflowID, runID: runIDs[j]}
 		}
 	}
 }
@@ -314,7 +313,7 @@ func (s *scheduler) discard(ctx context.Context, fires []claimedFire) {
 	var unused []runs.StartRequest
 	for _, f := range fires {
 		if f.prep != nil && !f.prep.used {
-			unused = append(unused, f.prep.req)
+			unused = append(unused, runs.StartRequest{Namespace: f.c.Namespace, WorkflowID: f.prep.wf, PreparedRunID: f.prep.runID})
 		}
 	}
 	if len(unused) == 0 {

@@ -251,12 +251,12 @@ func fireRequest(rec *schedstore.Record, nominal time.Time, wf string, trig runs
 	}
 }
 
-// preparedRun is a run written ahead of a claimed fire's due time (see
-// runs.Preparer). used is set once a start took it; the rest are
-// discarded after the fire.
+// preparedRun is the run written ahead of a claimed fire's due time for
+// workflow id wf (see runs.Preparer). used is set once a start took it;
+// the rest are discarded after the fire.
 type preparedRun struct {
-	req  runs.StartRequest
-	used bool
+	wf, runID string
+	used      bool
 }
 
 // start starts a run, idempotently on the workflow id. An id that is taken
@@ -264,8 +264,8 @@ type preparedRun struct {
 // aborts the call so that the fire is retried.
 func (f *firer) start(ctx context.Context, nominal time.Time, wf string, trig runs.Trigger) (schedstore.Execution, error) {
 	req := fireRequest(f.rec, nominal, wf, trig)
-	if p := f.prep; p != nil && !p.used && p.req.WorkflowID == wf {
-		req.PreparedRunID, p.used = p.req.PreparedRunID, true
+	if p := f.prep; p != nil && !p.used && p.wf == wf {
+		req.PreparedRunID, p.used = p.runID, true
 	}
 	res, err := f.starter.Start(ctx, req)
 	if errors.Is(err, runs.ErrAlreadyStarted) || errors.Is(err, errs.ErrInvalidArgument) || errors.Is(err, schedule.ErrInvalidSpec) {
