@@ -43,7 +43,8 @@
 // # Prepared runs
 //
 // The scheduler knows a fire's run 300 ms before it is due, when it claims
-// the fire. Prepare writes that run's hash then, without a status and
+// the fire. Once it has handed over the fires already due, Prepare writes
+// the hashes of the others' runs (pipelines of 256), without a status and
 // with a two-minute expiry; nothing names it (no workflow id, index,
 // queue or timer), so it is invisible. At the due time the scheduler takes
 // its overlap decision as always, and a start of the prepared run
